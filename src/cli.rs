@@ -1,0 +1,194 @@
+//! Every clap type of the command line, and nothing else.
+//!
+//! These are the parsed arguments as the operator typed them (or as the
+//! environment supplied them). `config.rs` resolves them, together with the
+//! `.env` and YAML files, into the `Settings` that commands use.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::secret::{parse_secret, Secret};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error,
+3 refused (confirmation declined, or destructive action without --yes off a terminal),
+4 verification failed or data rejected, 5 another run holds the lock, 130/143 interrupted.
+
+Settings are resolved as: flag > environment > .env file > YAML config file > default.";
+
+/// Operator CLI of the K-12 learning platform: PostgreSQL backups streamed to
+/// object storage, with a catalog kept next to them in the bucket.
+#[derive(Debug, Parser)]
+#[command(name = "k12ctl", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]
+    #[arg(long, global = true, env = "K12CTL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// PostgreSQL connection URL; prefer the environment variable, which stays out of the process list
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_parser = parse_secret,
+        value_name = "URL"
+    )]
+    pub database_url: Option<Secret<String>>,
+
+    /// Backup storage: s3://bucket/prefix or file:///directory
+    #[arg(long, global = true, env = "K12CTL_STORAGE", value_name = "URL")]
+    pub storage: Option<String>,
+
+    /// Output format of results on stdout
+    #[arg(long, global = true, value_enum, env = "K12CTL_OUTPUT")]
+    pub output: Option<OutputFormat>,
+
+    /// Never draw progress bars (a log line every 10 s is written instead)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Only print errors and results
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail in logs (-vv for debug output of the libraries)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colors on stderr
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up, list and inspect backups
+    #[command(subcommand)]
+    Backup(BackupCommand),
+
+    /// Inspect the resolved configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Print a shell completion script (or write all of them with --dir)
+    Completions(CompletionsArgs),
+
+    /// Print the man page k12ctl.1 (or write every page with --dir)
+    Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Stream pg_dump -> gzip -> object storage; the manifest is written last
+    Run(BackupRunArgs),
+    /// List backups from the catalog in the bucket, newest first
+    List(BackupListArgs),
+    /// Show one backup's manifest
+    Show(BackupShowArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    /// A complete logical dump (pg_dump custom format)
+    Full,
+    /// Not offered: needs WAL archiving (use pgBackRest or WAL-G for point-in-time recovery)
+    Incremental,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRunArgs {
+    /// Backup type; only `full` is offered
+    #[arg(long = "type", value_enum, default_value_t = BackupType::Full)]
+    pub backup_type: BackupType,
+
+    /// gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub compression_level: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Completed,
+    Failed,
+    Verified,
+    VerificationFailed,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// Show at most this many backups
+    #[arg(long)]
+    pub limit: Option<usize>,
+
+    /// Only backups with this status (repeatable)
+    #[arg(long, value_enum)]
+    pub status: Vec<StatusFilter>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupShowArgs {
+    /// Backup id (k12_full_YYYYMMDD_HHMMSS) or `latest`
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the resolved settings and where each came from; secrets are redacted
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for
+    #[arg(value_enum, required_unless_present = "dir")]
+    pub shell: Option<clap_complete::Shell>,
+
+    /// Write bash, zsh and fish completions into this directory
+    #[arg(long, value_name = "DIR", conflicts_with = "shell")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write k12ctl.1 and one page per subcommand into this directory
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

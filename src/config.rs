@@ -1,0 +1,558 @@
+//! Resolves the command line, the environment, the `.env` file and the YAML
+//! file into one `Settings` value, once, at start-up.
+//!
+//! Precedence, highest first: flag > environment > `.env` > YAML file > default.
+//! clap already applies "flag > environment" for arguments that have an `env`
+//! name; `.env` entries are loaded into the environment before parsing, but
+//! never over a variable that is already set, so they rank just below it.
+//! The YAML file fills what is still unset. Commands never read the
+//! environment themselves: everything they need is in `Settings`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::exit;
+use crate::secret::{redact_url, Secret};
+
+/// Where a resolved value came from (shown by `config show`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Flag,
+    Env,
+    DotEnv,
+    ConfigFile,
+    Default,
+}
+
+/// Names of the variables that the `.env` file put into the environment.
+#[derive(Debug, Default, Clone)]
+pub struct DotEnv {
+    pub path: Option<PathBuf>,
+    pub loaded: HashSet<String>,
+}
+
+/// Load `./.env` into the environment without overriding what is already set.
+/// Must run before clap parses, and before any thread is started.
+pub fn load_dotenv() -> Result<DotEnv> {
+    let path = PathBuf::from(".env");
+    if !path.is_file() {
+        return Ok(DotEnv::default());
+    }
+    let mut loaded = HashSet::new();
+    let entries = dotenvy::from_path_iter(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    for entry in entries {
+        let (key, value) = entry.with_context(|| format!("{} is malformed", path.display()))?;
+        if std::env::var_os(&key).is_none() {
+            std::env::set_var(&key, value);
+            loaded.insert(key);
+        }
+    }
+    Ok(DotEnv {
+        path: Some(path),
+        loaded,
+    })
+}
+
+/// The YAML configuration file. Unknown keys are an error: a typo in a
+/// retention or threshold setting must not be silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub storage: Option<String>,
+    pub output: Option<OutputFormat>,
+    #[serde(default)]
+    pub s3: S3File,
+    #[serde(default)]
+    pub backup: BackupFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3File {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub force_path_style: Option<bool>,
+    pub server_side_encryption: Option<String>,
+    pub checksum: Option<ChecksumMode>,
+    pub parts_in_flight: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupFile {
+    pub compression_level: Option<u32>,
+    pub pg_bindir: Option<PathBuf>,
+}
+
+/// When the S3 client adds request checksums. `when_required` is the safe
+/// choice for third-party S3 stores that reject the newer CRC headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumMode {
+    WhenRequired,
+    WhenSupported,
+}
+
+/// Fully resolved settings. Built once; read everywhere.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: Option<PathBuf>,
+    pub database_url: Option<Secret<String>>,
+    pub storage: Option<StorageSettings>,
+    pub output: OutputSettings,
+    pub backup: BackupSettings,
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub url: String,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub force_path_style: bool,
+    pub server_side_encryption: Option<String>,
+    pub checksum: ChecksumMode,
+    pub parts_in_flight: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    pub format: OutputFormat,
+    pub progress: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupSettings {
+    pub compression_level: u32,
+    pub pg_bindir: Option<PathBuf>,
+}
+
+/// Default gzip level: level 3 keeps up with pg_dump on one core at a ratio
+/// close to level 6 (docs/BENCHMARKS.md); level 1 of zlib-rs is a quick mode
+/// with a much worse ratio.
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+pub const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
+const DEFAULT_REGION: &str = "us-east-1";
+
+impl Settings {
+    /// The database URL, or a configuration error that says how to set it.
+    pub fn require_database_url(&self) -> Result<&Secret<String>> {
+        self.database_url.as_ref().ok_or_else(|| {
+            exit::usage(
+                "no database configured (set DATABASE_URL, pass --database-url, \
+                 or add database_url to the config file)",
+            )
+        })
+    }
+
+    /// The storage settings, or a configuration error that says how to set them.
+    pub fn require_storage(&self) -> Result<&StorageSettings> {
+        self.storage.as_ref().ok_or_else(|| {
+            exit::usage(
+                "no backup storage configured (set K12CTL_STORAGE or BACKUP_S3_BUCKET, \
+                 pass --storage s3://bucket/prefix or --storage file:///dir, \
+                 or add storage to the config file)",
+            )
+        })
+    }
+}
+
+/// Reads one variable; the process environment includes `.env` entries.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+struct Resolver<'a> {
+    dotenv: &'a DotEnv,
+    sources: BTreeMap<&'static str, Source>,
+}
+
+impl Resolver<'_> {
+    fn env_source(&self, name: &str) -> Source {
+        if self.dotenv.loaded.contains(name) {
+            Source::DotEnv
+        } else {
+            Source::Env
+        }
+    }
+
+    /// A value clap parsed from a flag or from `env_name`.
+    fn flag_or_env<T: PartialEq + Clone>(
+        &mut self,
+        key: &'static str,
+        parsed: Option<T>,
+        env_name: &str,
+        env_value: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = parsed?;
+        let from_env = env(env_name).and_then(|raw| env_value(&raw));
+        let source = if from_env.as_ref() == Some(&value) {
+            self.env_source(env_name)
+        } else {
+            Source::Flag
+        };
+        self.sources.insert(key, source);
+        Some(value)
+    }
+
+    /// The first of the environment variables that is set.
+    fn first_env(&mut self, key: &'static str, names: &[&str]) -> Option<String> {
+        let (name, value) = names.iter().find_map(|n| env(n).map(|v| (*n, v)))?;
+        self.sources.insert(key, self.env_source(name));
+        Some(value)
+    }
+
+    fn or_file<T>(&mut self, key: &'static str, value: Option<T>, file: Option<T>) -> Option<T> {
+        if value.is_some() {
+            return value;
+        }
+        let v = file?;
+        self.sources.insert(key, Source::ConfigFile);
+        Some(v)
+    }
+
+    fn or_default<T>(&mut self, key: &'static str, value: Option<T>, default: T) -> T {
+        value.unwrap_or_else(|| {
+            self.sources.insert(key, Source::Default);
+            default
+        })
+    }
+}
+
+fn parse_bool(key: &str, raw: &str) -> Result<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(exit::usage(format!(
+            "{key} must be true or false, not {raw:?}"
+        ))),
+    }
+}
+
+fn parse_checksum(raw: &str) -> Result<ChecksumMode> {
+    match raw {
+        "when_required" => Ok(ChecksumMode::WhenRequired),
+        "when_supported" => Ok(ChecksumMode::WhenSupported),
+        _ => Err(exit::usage(format!(
+            "K12CTL_S3_CHECKSUM must be when_required or when_supported, not {raw:?}"
+        ))),
+    }
+}
+
+/// The YAML file: `--config` (must exist), else `./k12ctl.yaml`, else
+/// `$XDG_CONFIG_HOME/k12ctl/config.yaml` (or `~/.config/...`).
+fn find_config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(exit::usage(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        return Ok(Some(path.to_owned()));
+    }
+    let local = PathBuf::from("k12ctl.yaml");
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    let xdg = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")));
+    Ok(xdg
+        .map(|dir| dir.join("k12ctl").join("config.yaml"))
+        .filter(|p| p.is_file()))
+}
+
+pub fn read_config_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    yaml_serde::from_str(&text)
+        .map_err(|e| exit::usage(format!("config file {} is invalid: {e}", path.display())))
+}
+
+/// Resolve everything. Errors here are configuration errors (exit 2).
+pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Result<Settings> {
+    let config_file = find_config_file(global.config.as_deref())?;
+    let file = match &config_file {
+        Some(path) => read_config_file(path)?,
+        None => FileConfig::default(),
+    };
+    let mut r = Resolver {
+        dotenv,
+        sources: BTreeMap::new(),
+    };
+
+    let database_url = r.flag_or_env(
+        "database_url",
+        global.database_url.clone(),
+        "DATABASE_URL",
+        |v| Some(Secret::new(v.to_owned())),
+    );
+    let database_url = r.or_file(
+        "database_url",
+        database_url,
+        file.database_url.map(Secret::new),
+    );
+
+    let storage_url = r.flag_or_env("storage", global.storage.clone(), "K12CTL_STORAGE", |v| {
+        Some(v.to_owned())
+    });
+    let storage_url = storage_url.or_else(|| {
+        r.first_env("storage", &["BACKUP_S3_BUCKET"])
+            .map(|bucket| format!("s3://{bucket}"))
+    });
+    let storage_url = r.or_file("storage", storage_url, file.storage);
+
+    let storage = match storage_url {
+        Some(url) => Some(StorageSettings {
+            url,
+            s3: resolve_s3(&mut r, file.s3)?,
+        }),
+        None => None,
+    };
+
+    let format = r.flag_or_env("output", global.output, "K12CTL_OUTPUT", |v| {
+        clap::ValueEnum::from_str(v, true).ok()
+    });
+    let format = r.or_file("output", format, file.output);
+    let format = r.or_default("output", format, OutputFormat::Human);
+
+    let level = r.first_env("compression_level", &["K12CTL_COMPRESSION_LEVEL"]);
+    let level = level
+        .map(|v| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|l| (1..=9).contains(l))
+                .ok_or_else(|| {
+                    exit::usage(format!("K12CTL_COMPRESSION_LEVEL must be 1-9, not {v:?}"))
+                })
+        })
+        .transpose()?;
+    let level = r.or_file("compression_level", level, file.backup.compression_level);
+    if let Some(l) = level.filter(|l| !(1..=9).contains(l)) {
+        return Err(exit::usage(format!(
+            "backup.compression_level must be 1-9, not {l}"
+        )));
+    }
+    let compression_level = r.or_default("compression_level", level, DEFAULT_COMPRESSION_LEVEL);
+
+    let pg_bindir = r
+        .first_env("pg_bindir", &["K12CTL_PG_BINDIR"])
+        .map(PathBuf::from);
+    let pg_bindir = r.or_file("pg_bindir", pg_bindir, file.backup.pg_bindir);
+
+    Ok(Settings {
+        config_file,
+        database_url,
+        storage,
+        output: OutputSettings {
+            format,
+            progress: is_terminal && !global.no_progress && !global.quiet,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            color: global.color,
+        },
+        backup: BackupSettings {
+            compression_level,
+            pg_bindir,
+        },
+        sources: r.sources,
+    })
+}
+
+fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
+    let endpoint = r.first_env(
+        "s3.endpoint",
+        &[
+            "K12CTL_S3_ENDPOINT",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL",
+        ],
+    );
+    let endpoint = r.or_file("s3.endpoint", endpoint, file.endpoint);
+    let region = r.first_env(
+        "s3.region",
+        &["BACKUP_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
+    );
+    let region = r.or_file("s3.region", region, file.region);
+    let region = r.or_default("s3.region", region, DEFAULT_REGION.to_owned());
+    let path_style = r
+        .first_env("s3.force_path_style", &["K12CTL_S3_FORCE_PATH_STYLE"])
+        .map(|v| parse_bool("K12CTL_S3_FORCE_PATH_STYLE", &v))
+        .transpose()?;
+    let path_style = r.or_file("s3.force_path_style", path_style, file.force_path_style);
+    // Custom endpoints (Garage, MinIO, Ceph) rarely have wildcard DNS for
+    // virtual-hosted buckets; AWS itself prefers virtual-hosted style.
+    let force_path_style = r.or_default("s3.force_path_style", path_style, endpoint.is_some());
+    let sse = r.first_env("s3.server_side_encryption", &["K12CTL_S3_SSE"]);
+    let sse = r.or_file(
+        "s3.server_side_encryption",
+        sse,
+        file.server_side_encryption,
+    );
+    if let Some(v) = sse.as_deref().filter(|v| *v != "AES256") {
+        return Err(exit::usage(format!(
+            "server-side encryption must be AES256, not {v:?}"
+        )));
+    }
+    let checksum = r
+        .first_env("s3.checksum", &["K12CTL_S3_CHECKSUM"])
+        .map(|v| parse_checksum(&v))
+        .transpose()?;
+    let checksum = r.or_file("s3.checksum", checksum, file.checksum);
+    let checksum = r.or_default("s3.checksum", checksum, ChecksumMode::WhenRequired);
+    let parts = r.or_file("s3.parts_in_flight", None, file.parts_in_flight);
+    let parts_in_flight = r.or_default("s3.parts_in_flight", parts, DEFAULT_PARTS_IN_FLIGHT);
+    if parts_in_flight == 0 {
+        return Err(exit::usage("s3.parts_in_flight must be at least 1"));
+    }
+    Ok(S3Settings {
+        endpoint,
+        parts_in_flight,
+        region,
+        force_path_style,
+        server_side_encryption: sse,
+        checksum,
+    })
+}
+
+/// What `config show` prints: every setting, redacted, with its source.
+#[derive(Debug, Serialize)]
+pub struct ResolvedView {
+    pub config_file: Option<String>,
+    pub dotenv_file: Option<String>,
+    pub settings: Vec<ResolvedSetting>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResolvedSetting {
+    pub name: &'static str,
+    pub value: Option<String>,
+    pub source: Option<Source>,
+}
+
+impl Settings {
+    pub fn view(&self, dotenv: &DotEnv) -> ResolvedView {
+        let s3 = self.storage.as_ref().map(|s| &s.s3);
+        let values: Vec<(&'static str, Option<String>)> = vec![
+            (
+                "database_url",
+                self.database_url.as_ref().map(|u| redact_url(u.expose())),
+            ),
+            ("storage", self.storage.as_ref().map(|s| redact_url(&s.url))),
+            ("s3.endpoint", s3.and_then(|s| s.endpoint.clone())),
+            ("s3.region", s3.map(|s| s.region.clone())),
+            (
+                "s3.force_path_style",
+                s3.map(|s| s.force_path_style.to_string()),
+            ),
+            (
+                "s3.server_side_encryption",
+                s3.and_then(|s| s.server_side_encryption.clone()),
+            ),
+            (
+                "s3.checksum",
+                s3.map(|s| match s.checksum {
+                    ChecksumMode::WhenRequired => "when_required".to_owned(),
+                    ChecksumMode::WhenSupported => "when_supported".to_owned(),
+                }),
+            ),
+            (
+                "output",
+                Some(match self.output.format {
+                    OutputFormat::Human => "human".to_owned(),
+                    OutputFormat::Json => "json".to_owned(),
+                }),
+            ),
+            (
+                "compression_level",
+                Some(self.backup.compression_level.to_string()),
+            ),
+            (
+                "s3.parts_in_flight",
+                s3.map(|s| s.parts_in_flight.to_string()),
+            ),
+            (
+                "pg_bindir",
+                self.backup
+                    .pg_bindir
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            ),
+        ];
+        ResolvedView {
+            config_file: self.config_file.as_ref().map(|p| p.display().to_string()),
+            dotenv_file: dotenv.path.as_ref().map(|p| p.display().to_string()),
+            settings: values
+                .into_iter()
+                .map(|(name, value)| ResolvedSetting {
+                    name,
+                    source: value.as_ref().and(self.sources.get(name).copied()),
+                    value,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_rejects_unknown_keys() {
+        let err = yaml_serde::from_str::<FileConfig>("storage: s3://b\nstorgae: x\n").unwrap_err();
+        assert!(err.to_string().contains("storgae"), "{err}");
+    }
+
+    #[test]
+    fn yaml_reads_nested_sections() {
+        let cfg: FileConfig = yaml_serde::from_str(
+            "storage: s3://k12-backups/prod\ns3:\n  region: eu-west-1\n  checksum: when_supported\nbackup:\n  compression_level: 6\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.storage.as_deref(), Some("s3://k12-backups/prod"));
+        assert_eq!(cfg.s3.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(cfg.s3.checksum, Some(ChecksumMode::WhenSupported));
+        assert_eq!(cfg.backup.compression_level, Some(6));
+    }
+
+    #[test]
+    fn file_values_rank_below_explicit_values() {
+        let dotenv = DotEnv::default();
+        let mut r = Resolver {
+            dotenv: &dotenv,
+            sources: BTreeMap::new(),
+        };
+        let v = r.or_file(
+            "storage",
+            Some("s3://flag".to_owned()),
+            Some("s3://file".to_owned()),
+        );
+        assert_eq!(v.as_deref(), Some("s3://flag"));
+        let v = r.or_file("output", None, Some(OutputFormat::Json));
+        assert_eq!(v, Some(OutputFormat::Json));
+        assert_eq!(r.sources.get("output"), Some(&Source::ConfigFile));
+        let v = r.or_default("s3.region", None::<String>, "us-east-1".into());
+        assert_eq!(v, "us-east-1");
+        assert_eq!(r.sources.get("s3.region"), Some(&Source::Default));
+    }
+}

@@ -1,0 +1,113 @@
+//! The platform's `backup_records` table, mirrored where it exists so the
+//! platform's admin pages keep showing backups. The bucket's manifests are
+//! the source of truth; a mirror write that fails is logged, never fatal
+//! (a backup taken from a read-only standby cannot write it).
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use tokio_postgres::Client;
+
+/// Columns the mirror writes; all exist in the platform's migration.
+const REQUIRED_COLUMNS: &[&str] = &[
+    "id",
+    "backup_type",
+    "status",
+    "s3_key",
+    "s3_bucket",
+    "size_bytes",
+    "duration_seconds",
+    "metadata",
+    "error_message",
+    "verified_at",
+    "verification_result",
+    "created_at",
+    "updated_at",
+];
+
+/// Whether `public.backup_records` exists with every column we write.
+pub async fn table_present(client: &Client) -> Result<bool> {
+    let found: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'backup_records' \
+               AND column_name = ANY($1)",
+            &[&REQUIRED_COLUMNS],
+        )
+        .await
+        .context("cannot inspect backup_records")?
+        .get(0);
+    Ok(found == REQUIRED_COLUMNS.len() as i64)
+}
+
+/// Insert the `in_progress` row of a new run; returns its id.
+pub async fn insert_in_progress(
+    client: &Client,
+    backup_type: &str,
+    key: &str,
+    bucket: &str,
+) -> Result<i64> {
+    let row = client
+        .query_one(
+            "INSERT INTO public.backup_records \
+               (backup_type, status, s3_key, s3_bucket, created_at, updated_at) \
+             VALUES ($1, 'in_progress', $2, $3, now(), now()) RETURNING id",
+            &[&backup_type, &key, &bucket],
+        )
+        .await
+        .context("cannot insert into backup_records")?;
+    Ok(row.get(0))
+}
+
+pub async fn mark_completed(
+    client: &Client,
+    id: i64,
+    size: i64,
+    duration_seconds: i32,
+    metadata: &Value,
+) -> Result<()> {
+    client
+        .execute(
+            "UPDATE public.backup_records SET status = 'completed', size_bytes = $2, \
+             duration_seconds = $3, metadata = $4, updated_at = now() WHERE id = $1",
+            &[&id, &size, &duration_seconds, metadata],
+        )
+        .await
+        .context("cannot update backup_records")?;
+    Ok(())
+}
+
+pub async fn mark_failed(client: &Client, id: i64, error: &str) -> Result<()> {
+    client
+        .execute(
+            "UPDATE public.backup_records SET status = 'failed', error_message = $2, \
+             updated_at = now() WHERE id = $1",
+            &[&id, &error],
+        )
+        .await
+        .context("cannot update backup_records")?;
+    Ok(())
+}
+
+/// Record a verification result on the row whose `s3_key` is `key`.
+pub async fn mark_verification(
+    client: &Client,
+    key: &str,
+    passed: bool,
+    result: &Value,
+    error: Option<&str>,
+) -> Result<u64> {
+    let status = if passed {
+        "verified"
+    } else {
+        "verification_failed"
+    };
+    client
+        .execute(
+            "UPDATE public.backup_records SET status = $2, verified_at = now(), \
+             verification_result = $3, error_message = $4, updated_at = now() \
+             WHERE s3_key = $1",
+            &[&key, &status, result, &error],
+        )
+        .await
+        .context("cannot update backup_records")
+}

@@ -1,0 +1,511 @@
+//! `backup run`: lock, snapshot, count, dump, compress, hash, upload, record.
+//!
+//! ```text
+//! pg_dump -Fc -Z0 --snapshot ──stdout──> reader task ──chunks──> gzip thread
+//!        (child, no shell)                (header check)          (SHA-256, parts)
+//!                                                                      │ parts
+//! row counts (same snapshot, own connection)        uploader <─────────┘
+//!                                                  (bounded parts in flight)
+//! ```
+//!
+//! pg_dump's exit status and header are checked before the upload is
+//! completed; any failure or signal aborts the upload and records a `failed`
+//! manifest. The manifest of a good backup is written last.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, Utc};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use super::catalog::Catalog;
+use super::manifest::{BackupManifest, BackupStatus, MANIFEST_FORMAT_VERSION};
+use super::pg_tools::{collect_stderr, last_lines, PgTool};
+use super::ProgressSink;
+use crate::db::{self, lock, records, snapshot, ConnInfo, ServerFacts};
+use crate::exit;
+use crate::signals::Interrupt;
+use crate::storage::{MultipartUpload, ObjectStore, PartSizer};
+
+/// What a custom-format archive starts with.
+const CUSTOM_FORMAT_MAGIC: &[u8] = b"PGDMP";
+const READ_CHUNK: usize = 128 * 1024;
+
+pub struct BackupRequest<'a> {
+    pub conn: &'a ConnInfo,
+    pub store: &'a dyn ObjectStore,
+    pub backup_type: &'a str,
+    pub compression_level: u32,
+    pub pg_bindir: Option<&'a Path>,
+    pub progress: &'a dyn ProgressSink,
+    pub interrupt: &'a Interrupt,
+}
+
+/// Everything checked and held before the first byte is dumped.
+struct Prepared {
+    /// Holds the advisory lock and the exporting transaction.
+    client: Client,
+    facts: ServerFacts,
+    pg_dump: PgTool,
+    snapshot_id: String,
+    id: String,
+    data_key: String,
+    started: DateTime<Utc>,
+    mirror: Option<Mirror>,
+}
+
+struct Streamed {
+    raw_bytes: u64,
+    stored_bytes: u64,
+    sha256: String,
+    counts: BTreeMap<String, i64>,
+}
+
+/// Run a backup. Returns the manifest of the completed backup.
+pub async fn run(req: &BackupRequest<'_>) -> Result<BackupManifest> {
+    let prepared = tokio::select! {
+        r = prepare(req) => r?,
+        sig = req.interrupt.wait() => return Err(sig.into()),
+    };
+    let clock = Instant::now();
+    let result = transfer(req, &prepared).await;
+    let mut manifest = base_manifest(req, &prepared);
+    manifest.finished_at = Utc::now();
+    manifest.duration_seconds = clock.elapsed().as_secs_f64();
+    match result {
+        Ok(streamed) => {
+            manifest.status = BackupStatus::Completed;
+            manifest.uncompressed_size = Some(streamed.raw_bytes);
+            manifest.compressed_size = Some(streamed.stored_bytes);
+            manifest.sha256 = Some(streamed.sha256);
+            manifest.table_row_counts = streamed.counts;
+            if let Err(e) = Catalog::new(req.store).save(&manifest).await {
+                // Without its manifest the object is not a backup: remove it.
+                if let Err(d) = req.store.delete(&manifest.object_key).await {
+                    tracing::warn!("cannot remove {}: {d:#}", manifest.object_key);
+                }
+                if let Some(m) = &prepared.mirror {
+                    m.failed(&format!("{e:#}")).await;
+                }
+                return Err(e);
+            }
+            if let Some(m) = &prepared.mirror {
+                m.completed(&manifest).await;
+            }
+            // Ends the snapshot transaction; the lock goes with the session.
+            if let Err(e) = prepared.client.batch_execute("ROLLBACK").await {
+                tracing::debug!("closing the snapshot transaction: {e}");
+            }
+            Ok(manifest)
+        }
+        Err(e) => {
+            manifest.error = Some(format!("{e:#}"));
+            if let Err(save) = Catalog::new(req.store).save(&manifest).await {
+                tracing::error!("cannot record the failed run: {save:#}");
+            }
+            if let Some(m) = &prepared.mirror {
+                m.failed(&format!("{e:#}")).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Tools, storage, connection, lock, snapshot: all before anything is written.
+async fn prepare(req: &BackupRequest<'_>) -> Result<Prepared> {
+    let pg_dump = PgTool::locate("pg_dump", req.pg_bindir).await?;
+    req.store.check_access().await?;
+    let client = db::connect(req.conn, &application_name("backup run")).await?;
+    if let Some(holder) = lock::try_backup_lock(&client).await? {
+        return Err(exit::locked(format!(
+            "another backup of database {} is running: {holder}",
+            req.conn.dbname
+        )));
+    }
+    let facts = db::server_facts(&client).await?;
+    pg_dump.check_server(facts.server_version_num as u32 / 10_000)?;
+    let snapshot_id = snapshot::export(&client).await?;
+    let has_records = records::table_present(&client).await.unwrap_or(false);
+    let started = Utc::now();
+    let (id, data_key, _) = Catalog::new(req.store)
+        .allocate(req.backup_type, started)
+        .await?;
+    let mirror = if has_records {
+        Mirror::start(req, &data_key).await
+    } else {
+        None
+    };
+    tracing::info!(
+        "backing up {} to {} as {id}",
+        req.conn.describe(),
+        req.store.location(&data_key)
+    );
+    Ok(Prepared {
+        client,
+        facts,
+        pg_dump,
+        snapshot_id,
+        id,
+        data_key,
+        started,
+        mirror,
+    })
+}
+
+/// The name our sessions carry in pg_stat_activity, so a lock holder can be
+/// identified: "k12ctl backup run (pid 123 on db-backup-1)".
+pub fn application_name(what: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    format!("k12ctl {what} (pid {} on {host})", std::process::id())
+}
+
+fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
+    BackupManifest {
+        format_version: MANIFEST_FORMAT_VERSION,
+        id: p.id.clone(),
+        backup_type: req.backup_type.to_owned(),
+        status: BackupStatus::Failed,
+        database: p.facts.database.clone(),
+        server_version: Some(p.facts.server_version.clone()),
+        system_identifier: p.facts.system_identifier.clone(),
+        pg_dump_version: Some(p.pg_dump.version.clone()),
+        started_at: p.started,
+        finished_at: p.started,
+        duration_seconds: 0.0,
+        object_key: p.data_key.clone(),
+        compressed_size: None,
+        uncompressed_size: None,
+        sha256: None,
+        compression: "gzip".to_owned(),
+        compression_level: Some(req.compression_level),
+        table_row_counts: BTreeMap::new(),
+        database_size: Some(p.facts.database_size),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        error: None,
+        verification: None,
+    }
+}
+
+/// Upload the stream; complete the upload only if everything succeeded,
+/// abort it otherwise (signals included).
+async fn transfer(req: &BackupRequest<'_>, p: &Prepared) -> Result<Streamed> {
+    let mut upload = req.store.create_upload(&p.data_key).await?;
+    let streamed = tokio::select! {
+        r = stream(req, p, upload.as_mut()) => r,
+        sig = req.interrupt.wait() => Err(sig.into()),
+    };
+    match streamed {
+        Ok(s) => {
+            upload.complete().await?;
+            Ok(s)
+        }
+        Err(e) => {
+            if let Err(abort) = upload.abort().await {
+                tracing::error!(
+                    "cannot abort the upload of {}: {abort:#} (k12ctl backup prune removes it later)",
+                    p.data_key
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn stream(
+    req: &BackupRequest<'_>,
+    p: &Prepared,
+    upload: &mut dyn MultipartUpload,
+) -> Result<Streamed> {
+    let mut child = p
+        .pg_dump
+        .command(req.conn, &application_name("backup run (pg_dump)"))
+        .arg("--format=custom")
+        .arg("--compress=0")
+        .arg("--no-password")
+        .arg(format!("--snapshot={}", p.snapshot_id))
+        .spawn()
+        .with_context(|| format!("cannot start {}", p.pg_dump.path.display()))?;
+    let stdout = child.stdout.take().context("pg_dump has no stdout")?;
+    let stderr = collect_stderr(
+        "pg_dump",
+        child.stderr.take().context("pg_dump has no stderr")?,
+    );
+    req.progress.phase("dumping");
+
+    let (raw_tx, raw_rx) = mpsc::channel::<Bytes>(8);
+    let (part_tx, mut part_rx) = mpsc::channel::<Bytes>(1);
+    let sizer = PartSizer::for_estimate(p.facts.database_size.max(0) as u64);
+    let level = req.compression_level;
+    let compressor = tokio::task::spawn_blocking(move || compress(raw_rx, part_tx, sizer, level));
+
+    let reader = read_dump(stdout, raw_tx, req.progress);
+    let compressed = async { compressor.await.context("the compression thread failed")? };
+    let uploader = async {
+        while let Some(part) = part_rx.recv().await {
+            let len = part.len() as u64;
+            upload.write_part(part).await?;
+            req.progress.written(len);
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    let counter = count_in_snapshot(req.conn, &p.snapshot_id);
+    let (raw, (stored_bytes, sha256), (), counts) =
+        tokio::try_join!(reader, compressed, uploader, counter)?;
+
+    let status = child.wait().await.context("cannot wait for pg_dump")?;
+    let stderr = stderr.await.unwrap_or_default();
+    if !status.success() {
+        anyhow::bail!("pg_dump failed ({status}): {}", last_lines(&stderr, 3));
+    }
+    if raw.bytes == 0 {
+        anyhow::bail!("pg_dump exited successfully but wrote nothing");
+    }
+    if !raw.header_ok {
+        anyhow::bail!("pg_dump's output is not a custom-format archive (no PGDMP header)");
+    }
+    Ok(Streamed {
+        raw_bytes: raw.bytes,
+        stored_bytes,
+        sha256,
+        counts,
+    })
+}
+
+struct RawStats {
+    bytes: u64,
+    header_ok: bool,
+}
+
+async fn read_dump(
+    mut stdout: tokio::process::ChildStdout,
+    tx: mpsc::Sender<Bytes>,
+    progress: &dyn ProgressSink,
+) -> Result<RawStats> {
+    let mut total = 0u64;
+    let mut header = Vec::with_capacity(CUSTOM_FORMAT_MAGIC.len());
+    loop {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let n = stdout
+            .read_buf(&mut buf)
+            .await
+            .context("cannot read pg_dump's output")?;
+        if n == 0 {
+            break;
+        }
+        if header.len() < CUSTOM_FORMAT_MAGIC.len() {
+            let want = (CUSTOM_FORMAT_MAGIC.len() - header.len()).min(n);
+            header.extend_from_slice(&buf[..want]);
+        }
+        total += n as u64;
+        progress.read(n as u64);
+        if tx.send(buf.freeze()).await.is_err() {
+            // The compressor stopped; its error is reported by try_join.
+            break;
+        }
+    }
+    Ok(RawStats {
+        bytes: total,
+        header_ok: header == CUSTOM_FORMAT_MAGIC,
+    })
+}
+
+async fn count_in_snapshot(conn: &ConnInfo, snapshot_id: &str) -> Result<BTreeMap<String, i64>> {
+    let client = db::connect(conn, &application_name("backup run (row counts)")).await?;
+    snapshot::import(&client, snapshot_id).await?;
+    let counts = snapshot::count_rows(&client).await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(counts)
+}
+
+/// gzip on a blocking thread; the output is hashed and cut into parts.
+fn compress(
+    mut rx: mpsc::Receiver<Bytes>,
+    parts: mpsc::Sender<Bytes>,
+    sizer: PartSizer,
+    level: u32,
+) -> Result<(u64, String)> {
+    let sink = PartSink {
+        buf: Vec::with_capacity(sizer.size_of(1) as usize),
+        hasher: Sha256::new(),
+        sizer,
+        next_part: 1,
+        parts,
+        total: 0,
+    };
+    let mut gz = GzEncoder::new(sink, Compression::new(level));
+    while let Some(chunk) = rx.blocking_recv() {
+        gz.write_all(&chunk).context("compression stopped")?;
+    }
+    let mut sink = gz.finish().context("compression stopped")?;
+    sink.send_part().context("compression stopped")?;
+    Ok((sink.total, hex::encode(sink.hasher.finalize())))
+}
+
+struct PartSink {
+    buf: Vec<u8>,
+    hasher: Sha256,
+    sizer: PartSizer,
+    next_part: u32,
+    parts: mpsc::Sender<Bytes>,
+    total: u64,
+}
+
+impl PartSink {
+    fn send_part(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let next_size = self.sizer.size_of(self.next_part + 1) as usize;
+        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(next_size));
+        self.hasher.update(&part);
+        self.total += part.len() as u64;
+        self.next_part += 1;
+        self.parts
+            .blocking_send(Bytes::from(part))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped"))
+    }
+}
+
+impl Write for PartSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() as u64 >= self.sizer.size_of(self.next_part) {
+            self.send_part()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The run mirrored into the platform's `backup_records` table, best effort.
+struct Mirror {
+    client: Client,
+    record_id: i64,
+}
+
+impl Mirror {
+    async fn start(req: &BackupRequest<'_>, data_key: &str) -> Option<Self> {
+        let attempt = async {
+            let client = db::connect(req.conn, &application_name("backup run (records)")).await?;
+            let (bucket, key) = split_location(&req.store.location(data_key));
+            let record_id =
+                records::insert_in_progress(&client, req.backup_type, &key, &bucket).await?;
+            Ok::<_, anyhow::Error>(Self { client, record_id })
+        };
+        match attempt.await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!("not mirroring this run into backup_records: {e:#}");
+                None
+            }
+        }
+    }
+
+    async fn completed(&self, m: &BackupManifest) {
+        let metadata = serde_json::json!({
+            "backup_id": m.id,
+            "pg_version": m.server_version,
+            "pg_dump_version": m.pg_dump_version,
+            "table_row_counts": m.table_row_counts,
+            "database_size": m.database_size,
+            "sha256": m.sha256,
+            "tool": format!("k12ctl {}", m.tool_version),
+        });
+        let size = m.compressed_size.unwrap_or_default() as i64;
+        let secs = m.duration_seconds.round() as i32;
+        if let Err(e) =
+            records::mark_completed(&self.client, self.record_id, size, secs, &metadata).await
+        {
+            tracing::warn!("cannot mirror the completed run into backup_records: {e:#}");
+        }
+    }
+
+    async fn failed(&self, error: &str) {
+        if let Err(e) = records::mark_failed(&self.client, self.record_id, error).await {
+            tracing::warn!("cannot mirror the failed run into backup_records: {e:#}");
+        }
+    }
+}
+
+/// "s3://bucket/prefix/key" -> ("bucket", "prefix/key"); other schemes keep
+/// the whole location as the key's place.
+pub fn split_location(location: &str) -> (String, String) {
+    match location
+        .strip_prefix("s3://")
+        .and_then(|r| r.split_once('/'))
+    {
+        Some((bucket, key)) => (bucket.to_owned(), key.to_owned()),
+        None => match location.rsplit_once("/backups/") {
+            Some((root, rest)) => (root.to_owned(), format!("backups/{rest}")),
+            None => (String::new(), location.to_owned()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_split_into_bucket_and_key() {
+        assert_eq!(
+            split_location("s3://k12-backups/prod/backups/2026/11/x.dump.gz"),
+            (
+                "k12-backups".into(),
+                "prod/backups/2026/11/x.dump.gz".into()
+            )
+        );
+        assert_eq!(
+            split_location("file:///var/backups/k12/backups/2026/11/x.dump.gz"),
+            (
+                "file:///var/backups/k12".into(),
+                "backups/2026/11/x.dump.gz".into()
+            )
+        );
+    }
+
+    #[test]
+    fn parts_are_cut_at_the_part_size_and_hashed_whole() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let sizer = PartSizer::for_estimate(0);
+        let part = sizer.size_of(1) as usize;
+        let mut sink = PartSink {
+            buf: Vec::new(),
+            hasher: Sha256::new(),
+            sizer,
+            next_part: 1,
+            parts: tx,
+            total: 0,
+        };
+        let data = vec![7u8; part + 10];
+        sink.write_all(&data[..part - 1]).unwrap();
+        assert!(rx.try_recv().is_err());
+        sink.write_all(&data[part - 1..]).unwrap();
+        sink.send_part().unwrap();
+        let first = rx.try_recv().unwrap();
+        assert_eq!(first.len(), part + 10);
+        assert!(
+            rx.try_recv().is_err(),
+            "an empty tail must not become a part"
+        );
+        assert_eq!(sink.total, (part + 10) as u64);
+        assert_eq!(
+            hex::encode(sink.hasher.finalize()),
+            hex::encode(Sha256::digest(&data))
+        );
+    }
+}

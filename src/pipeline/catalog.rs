@@ -1,0 +1,150 @@
+//! The catalog: the manifests in the bucket. It survives the loss of the
+//! database it describes, which is the point.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt};
+
+use super::manifest::{
+    backup_id, keys_for_id, BackupManifest, BACKUPS_DIR, MANIFEST_FORMAT_VERSION, MANIFEST_SUFFIX,
+};
+use crate::storage::{ObjectStore, StorageError};
+
+/// Manifests fetched at once while listing.
+const FETCH_CONCURRENCY: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("backup {id} not found in {store} (try: k12ctl backup list)")]
+    NotFound { id: String, store: String },
+    #[error("no completed or verified backup in {store} (try: k12ctl backup list)")]
+    NoneUsable { store: String },
+    #[error("{id:?} is not a backup id (expected k12_<type>_YYYYMMDD_HHMMSS, or latest)")]
+    BadId { id: String },
+}
+
+pub struct Catalog<'a> {
+    store: &'a dyn ObjectStore,
+}
+
+impl<'a> Catalog<'a> {
+    pub fn new(store: &'a dyn ObjectStore) -> Self {
+        Self { store }
+    }
+
+    /// Every readable manifest, newest first. Unreadable manifests are
+    /// skipped with a warning rather than hiding every other backup.
+    pub async fn list(&self) -> Result<Vec<BackupManifest>> {
+        let keys: Vec<String> = self
+            .store
+            .list(BACKUPS_DIR)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .filter(|k| k.ends_with(MANIFEST_SUFFIX))
+            .collect();
+        let fetched: Vec<(String, Result<BackupManifest>)> = stream::iter(keys)
+            .map(|key| async move {
+                let result = self.read(&key).await;
+                (key, result)
+            })
+            .buffer_unordered(FETCH_CONCURRENCY)
+            .collect()
+            .await;
+        let mut manifests = Vec::with_capacity(fetched.len());
+        for (key, result) in fetched {
+            match result {
+                Ok(m) => manifests.push(m),
+                // A manifest deleted between listing and reading (a prune).
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => tracing::warn!("skipping manifest {key}: {e:#}"),
+            }
+        }
+        manifests.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        Ok(manifests)
+    }
+
+    async fn read(&self, key: &str) -> Result<BackupManifest> {
+        let body = self.store.get(key).await?;
+        let manifest: BackupManifest = serde_json::from_slice(&body)
+            .with_context(|| format!("{} is not a valid manifest", self.store.location(key)))?;
+        if manifest.format_version > MANIFEST_FORMAT_VERSION {
+            anyhow::bail!(
+                "{} has manifest format {} but this k12ctl reads up to {}; upgrade k12ctl",
+                self.store.location(key),
+                manifest.format_version,
+                MANIFEST_FORMAT_VERSION
+            );
+        }
+        Ok(manifest)
+    }
+
+    /// One manifest by id, or `latest`: the newest completed or verified backup.
+    pub async fn load(&self, id: &str) -> Result<BackupManifest> {
+        if id == "latest" {
+            return self
+                .list()
+                .await?
+                .into_iter()
+                .find(|m| m.status.is_good())
+                .ok_or_else(|| {
+                    CatalogError::NoneUsable {
+                        store: self.store.describe(),
+                    }
+                    .into()
+                });
+        }
+        let (_, manifest_key) =
+            keys_for_id(id).ok_or_else(|| CatalogError::BadId { id: id.to_owned() })?;
+        self.read(&manifest_key).await.map_err(|e| {
+            if is_not_found(&e) {
+                CatalogError::NotFound {
+                    id: id.to_owned(),
+                    store: self.store.describe(),
+                }
+                .into()
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Write (or replace) a manifest in one request.
+    pub async fn save(&self, manifest: &BackupManifest) -> Result<()> {
+        let body = serde_json::to_vec_pretty(manifest).context("cannot encode the manifest")?;
+        self.store
+            .put(&manifest.manifest_key(), Bytes::from(body))
+            .await
+            .with_context(|| format!("cannot write the manifest of {}", manifest.id))
+    }
+
+    /// A new id for a run started at `started`, with its data and manifest
+    /// keys, never reusing the keys of an existing backup.
+    pub async fn allocate(
+        &self,
+        backup_type: &str,
+        started: DateTime<Utc>,
+    ) -> Result<(String, String, String)> {
+        for attempt in 1..=100 {
+            let id = backup_id(backup_type, started, attempt);
+            let (data, manifest) =
+                keys_for_id(&id).context("internal error: generated an invalid backup id")?;
+            if self.store.head(&manifest).await?.is_none()
+                && self.store.head(&data).await?.is_none()
+            {
+                return Ok((id, data, manifest));
+            }
+        }
+        anyhow::bail!("more than 100 backups started in the same second; refusing to continue")
+    }
+}
+
+pub fn is_not_found(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<StorageError>(),
+            Some(StorageError::NotFound(_))
+        )
+    })
+}

@@ -1,0 +1,225 @@
+//! The backup manifest: a versioned JSON document stored next to the data
+//! object. A backup exists only when its manifest exists. Statuses and fields
+//! mirror the platform's `BackupRecord`.
+//!
+//! Layout (UTC): `backups/YYYY/MM/k12_<type>_<YYYYMMDD_HHMMSS>.dump.gz` and
+//! `.manifest.json` beside it. A second backup started in the same second in
+//! the same place gets a `_2`, `_3`... suffix.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning; readers accept older versions.
+pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub const BACKUPS_DIR: &str = "backups/";
+pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+pub const DATA_SUFFIX: &str = ".dump.gz";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupStatus {
+    Completed,
+    Failed,
+    Verified,
+    VerificationFailed,
+}
+
+impl BackupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Verified => "verified",
+            Self::VerificationFailed => "verification_failed",
+        }
+    }
+
+    /// A backup that can be restored without `--allow-unverified`.
+    pub fn is_good(self) -> bool {
+        matches!(self, Self::Completed | Self::Verified)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    pub format_version: u32,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub backup_type: String,
+    pub status: BackupStatus,
+    pub database: String,
+    pub server_version: Option<String>,
+    /// PostgreSQL system identifier of the source cluster (restore refuses
+    /// to overwrite the source database on the same cluster).
+    pub system_identifier: Option<String>,
+    pub pg_dump_version: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_seconds: f64,
+    /// Key of the data object, relative to the storage prefix.
+    pub object_key: String,
+    /// Bytes stored (the object's size).
+    pub compressed_size: Option<u64>,
+    /// Bytes pg_dump wrote.
+    pub uncompressed_size: Option<u64>,
+    /// SHA-256 of the stored bytes, hex.
+    pub sha256: Option<String>,
+    /// `gzip` over `pg_dump -Fc -Z0` output.
+    pub compression: String,
+    pub compression_level: Option<u32>,
+    /// Rows per table (`schema.table`) in the dumped snapshot.
+    pub table_row_counts: BTreeMap<String, i64>,
+    pub database_size: Option<i64>,
+    pub tool_version: String,
+    /// Why the run failed (`failed` manifests).
+    pub error: Option<String>,
+    /// The last verification (`verified` / `verification_failed`).
+    #[serde(default)]
+    pub verification: Option<Verification>,
+}
+
+/// The result of `backup verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub verified_at: DateTime<Utc>,
+    pub passed: bool,
+    pub duration_seconds: f64,
+    /// `checksum`, `restore` or `row_counts`: the first check that failed.
+    pub failed_check: Option<String>,
+    pub error: Option<String>,
+    /// Per table: expected (manifest) and actual (restored) counts.
+    pub tables: BTreeMap<String, TableCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCheck {
+    pub expected: Option<i64>,
+    pub actual: Option<i64>,
+}
+
+impl BackupManifest {
+    pub fn manifest_key(&self) -> String {
+        manifest_key_for(&self.object_key)
+    }
+}
+
+/// The manifest key that belongs to a data key.
+pub fn manifest_key_for(data_key: &str) -> String {
+    let stem = data_key.strip_suffix(DATA_SUFFIX).unwrap_or(data_key);
+    format!("{stem}{MANIFEST_SUFFIX}")
+}
+
+/// `k12_full_20261122_020000`, with `_N` when `attempt` > 1.
+pub fn backup_id(backup_type: &str, started: DateTime<Utc>, attempt: u32) -> String {
+    let base = format!("k12_{backup_type}_{}", started.format("%Y%m%d_%H%M%S"));
+    if attempt > 1 {
+        format!("{base}_{attempt}")
+    } else {
+        base
+    }
+}
+
+/// Where the objects of a backup id live, or None if the id is not ours.
+pub fn keys_for_id(id: &str) -> Option<(String, String)> {
+    let started = parse_id_time(id)?;
+    let dir = format!("{BACKUPS_DIR}{:04}/{:02}/", started.year(), started.month());
+    Some((
+        format!("{dir}{id}{DATA_SUFFIX}"),
+        format!("{dir}{id}{MANIFEST_SUFFIX}"),
+    ))
+}
+
+/// The start time encoded in an id: `k12_<type>_<YYYYMMDD>_<HHMMSS>[_N]`.
+pub fn parse_id_time(id: &str) -> Option<DateTime<Utc>> {
+    let rest = id.strip_prefix("k12_")?;
+    let mut parts = rest.split('_');
+    let kind = parts.next()?;
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
+    let date = parts.next()?;
+    let time = parts.next()?;
+    if let Some(n) = parts.next() {
+        if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) || parts.next().is_some() {
+            return None;
+        }
+    }
+    if date.len() != 8 || time.len() != 6 {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(&format!("{date}{time}"), "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn ids_and_keys_follow_the_layout() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+        let id = backup_id("full", t, 1);
+        assert_eq!(id, "k12_full_20261122_020000");
+        let (data, manifest) = keys_for_id(&id).unwrap();
+        assert_eq!(data, "backups/2026/11/k12_full_20261122_020000.dump.gz");
+        assert_eq!(
+            manifest,
+            "backups/2026/11/k12_full_20261122_020000.manifest.json"
+        );
+        assert_eq!(manifest_key_for(&data), manifest);
+        assert_eq!(backup_id("full", t, 3), "k12_full_20261122_020000_3");
+        assert_eq!(parse_id_time("k12_full_20261122_020000_3"), Some(t));
+    }
+
+    #[test]
+    fn foreign_ids_are_rejected() {
+        for bad in [
+            "latest",
+            "k12_full_2026112_020000",
+            "k12_full_20261122_020000_x",
+            "../../etc/passwd",
+            "k12_FULL_20261122_020000",
+            "k12_full_20261322_020000",
+        ] {
+            assert!(keys_for_id(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn manifest_json_is_stable() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+        let m = BackupManifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            id: backup_id("full", t, 1),
+            backup_type: "full".into(),
+            status: BackupStatus::Completed,
+            database: "k12".into(),
+            server_version: Some("15.18".into()),
+            system_identifier: None,
+            pg_dump_version: Some("15.18".into()),
+            started_at: t,
+            finished_at: t,
+            duration_seconds: 1.5,
+            object_key: "backups/2026/11/k12_full_20261122_020000.dump.gz".into(),
+            compressed_size: Some(10),
+            uncompressed_size: Some(20),
+            sha256: Some("ab".into()),
+            compression: "gzip".into(),
+            compression_level: Some(3),
+            table_row_counts: BTreeMap::from([("public.users".into(), 3)]),
+            database_size: Some(100),
+            tool_version: "0.1.0".into(),
+            error: None,
+            verification: None,
+        };
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["type"], "full");
+        assert_eq!(json["status"], "completed");
+        let back: BackupManifest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, m);
+    }
+}

@@ -1,0 +1,248 @@
+//! `file:///dir`: a local directory as object storage, for first runs, demos
+//! and machines with a mounted backup volume.
+//!
+//! Writes go to a `.partial-*` file next to the target and are renamed into
+//! place when complete, so a reader sees a whole object or none; an
+//! interrupted upload leaves only a `.partial-*` file, which
+//! `list_pending_uploads` reports.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tokio::fs;
+use tokio::io::AsyncWriteExt;
+
+use super::{MultipartUpload, ObjectInfo, ObjectReader, ObjectStore, PendingUpload, StorageError};
+use crate::exit;
+
+const PARTIAL_MARKER: &str = ".partial-";
+
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// The path of a key; keys that would leave the root are refused.
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        let rel = Path::new(key);
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(exit::usage(format!(
+                "object key {key:?} is not a plain relative path"
+            )));
+        }
+        Ok(self.root.join(rel))
+    }
+
+    fn partial_path(path: &Path) -> PathBuf {
+        let suffix: u64 = rand::random();
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!("{PARTIAL_MARKER}{suffix:016x}"));
+        path.with_file_name(name)
+    }
+
+    async fn info(&self, key: String, path: &Path) -> Result<ObjectInfo> {
+        let meta = fs::metadata(path)
+            .await
+            .with_context(|| format!("cannot inspect {}", path.display()))?;
+        Ok(ObjectInfo {
+            key,
+            size: meta.len(),
+            last_modified: meta.modified().ok().map(DateTime::<Utc>::from),
+        })
+    }
+
+    /// Every file under the root, as (relative key, path), partial files included.
+    async fn walk(&self) -> Result<Vec<(String, PathBuf)>> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let mut entries = match fs::read_dir(&dir).await {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                let path = entry.path();
+                if entry.file_type().await?.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(rel) = path.strip_prefix(&self.root) {
+                    files.push((rel.to_string_lossy().replace('\\', "/"), path));
+                }
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// Write the whole file, flush it to disk, then rename it into place.
+async fn write_atomically(path: &Path, body: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .await
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let tmp = LocalStore::partial_path(path);
+    let result = async {
+        let mut f = fs::File::create(&tmp).await?;
+        f.write_all(body).await?;
+        f.sync_all().await?;
+        fs::rename(&tmp, path).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp).await;
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[async_trait]
+impl ObjectStore for LocalStore {
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    async fn check_access(&self) -> Result<()> {
+        match fs::metadata(&self.root).await {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(anyhow::anyhow!(
+                "storage path {} is not a directory",
+                self.root.display()
+            )),
+            // A missing directory is created by the first write.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot access {}", self.root.display())),
+        }
+    }
+
+    async fn put(&self, key: &str, body: Bytes) -> Result<()> {
+        write_atomically(&self.path(key)?, &body).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes> {
+        let path = self.path(key)?;
+        match fs::read(&path).await {
+            Ok(b) => Ok(Bytes::from(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound(self.location(key)).into())
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    async fn open(&self, key: &str) -> Result<(ObjectReader, u64)> {
+        let path = self.path(key)?;
+        match fs::File::open(&path).await {
+            Ok(f) => {
+                let size = f.metadata().await?.len();
+                Ok((Box::pin(f), size))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound(self.location(key)).into())
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot open {}", path.display())),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+        let path = self.path(key)?;
+        if !fs::try_exists(&path).await.unwrap_or(false) {
+            return Ok(None);
+        }
+        self.info(key.to_owned(), &path).await.map(Some)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let mut out = Vec::new();
+        for (key, path) in self.walk().await? {
+            if key.starts_with(prefix) && !key.contains(PARTIAL_MARKER) {
+                out.push(self.info(key, &path).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot delete {}", path.display())),
+        }
+    }
+
+    async fn create_upload(&self, key: &str) -> Result<Box<dyn MultipartUpload>> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)
+                .await
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+        let tmp = Self::partial_path(&path);
+        let file = fs::File::create(&tmp)
+            .await
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        Ok(Box::new(LocalUpload { file, tmp, path }))
+    }
+
+    async fn list_pending_uploads(&self) -> Result<Vec<PendingUpload>> {
+        let mut out = Vec::new();
+        for (key, path) in self.walk().await? {
+            if let Some((target, _)) = key.split_once(PARTIAL_MARKER) {
+                let info = self.info(key.clone(), &path).await?;
+                out.push(PendingUpload {
+                    key: target.to_owned(),
+                    upload_id: key,
+                    initiated: info.last_modified,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn abort_pending_upload(&self, upload: &PendingUpload) -> Result<()> {
+        self.delete(&upload.upload_id).await
+    }
+}
+
+struct LocalUpload {
+    file: fs::File,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+#[async_trait]
+impl MultipartUpload for LocalUpload {
+    async fn write_part(&mut self, data: Bytes) -> Result<()> {
+        self.file
+            .write_all(&data)
+            .await
+            .with_context(|| format!("cannot write {}", self.tmp.display()))
+    }
+
+    async fn complete(self: Box<Self>) -> Result<()> {
+        let mut file = self.file;
+        file.flush().await?;
+        file.sync_all()
+            .await
+            .with_context(|| format!("cannot flush {}", self.tmp.display()))?;
+        fs::rename(&self.tmp, &self.path)
+            .await
+            .with_context(|| format!("cannot move {} into place", self.path.display()))
+    }
+
+    async fn abort(self: Box<Self>) -> Result<()> {
+        drop(self.file);
+        match fs::remove_file(&self.tmp).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.tmp.display())),
+        }
+    }
+}
