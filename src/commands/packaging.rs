@@ -22,10 +22,14 @@ pub fn completions(args: CompletionsArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let mut out = std::io::stdout().lock();
+    // Generated into memory first: clap_complete panics on a write error,
+    // and a closed stdout (`| head`) must not be a crash.
+    let mut buf = Vec::new();
     if let Some(shell) = args.shell {
-        clap_complete::generate(shell, &mut Cli::command(), "k12ctl", &mut out);
+        clap_complete::generate(shell, &mut Cli::command(), "k12ctl", &mut buf);
     }
+    let mut out = std::io::stdout().lock();
+    out.write_all(&buf)?;
     out.flush()?;
     Ok(())
 }

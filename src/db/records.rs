@@ -50,7 +50,7 @@ pub async fn insert_in_progress(
         .query_one(
             "INSERT INTO public.backup_records \
                (backup_type, status, s3_key, s3_bucket, created_at, updated_at) \
-             VALUES ($1, 'in_progress', $2, $3, now(), now()) RETURNING id",
+             VALUES ($1, 'in_progress', $2, $3, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) RETURNING id",
             &[&backup_type, &key, &bucket],
         )
         .await
@@ -68,7 +68,7 @@ pub async fn mark_completed(
     client
         .execute(
             "UPDATE public.backup_records SET status = 'completed', size_bytes = $2, \
-             duration_seconds = $3, metadata = $4, updated_at = now() WHERE id = $1",
+             duration_seconds = $3, metadata = $4, updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1",
             &[&id, &size, &duration_seconds, metadata],
         )
         .await
@@ -80,7 +80,7 @@ pub async fn mark_failed(client: &Client, id: i64, error: &str) -> Result<()> {
     client
         .execute(
             "UPDATE public.backup_records SET status = 'failed', error_message = $2, \
-             updated_at = now() WHERE id = $1",
+             updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1",
             &[&id, &error],
         )
         .await
@@ -103,8 +103,8 @@ pub async fn mark_verification(
     };
     client
         .execute(
-            "UPDATE public.backup_records SET status = $2, verified_at = now(), \
-             verification_result = $3, error_message = $4, updated_at = now() \
+            "UPDATE public.backup_records SET status = $2, verified_at = (now() AT TIME ZONE 'UTC'), \
+             verification_result = $3, error_message = $4, updated_at = (now() AT TIME ZONE 'UTC') \
              WHERE s3_key = $1",
             &[&key, &status, result, &error],
         )

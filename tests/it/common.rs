@@ -1,0 +1,390 @@
+//! Shared helpers: the real servers from `scripts/testenv.sh`, one database
+//! and one key prefix per test, and a `k12ctl` command wired to them.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// The servers the suite runs against. Missing variables are a hard failure:
+/// a suite that skips its integration tests would pass without testing.
+pub struct Env {
+    pub pg_url: String,
+    pub pg_bindir: PathBuf,
+    pub s3_endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub garage_config: String,
+    pub redis_url: String,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite with scripts/test.sh, which starts PostgreSQL, Garage and Redis")
+    })
+}
+
+pub fn env() -> Env {
+    Env {
+        pg_url: var("K12CTL_TEST_PG_URL"),
+        pg_bindir: PathBuf::from(var("K12CTL_TEST_PG_BINDIR")),
+        s3_endpoint: var("K12CTL_TEST_S3_ENDPOINT"),
+        bucket: var("K12CTL_TEST_S3_BUCKET"),
+        region: var("K12CTL_TEST_S3_REGION"),
+        access_key: var("K12CTL_TEST_S3_ACCESS_KEY_ID"),
+        secret_key: var("K12CTL_TEST_S3_SECRET_ACCESS_KEY"),
+        garage_config: var("K12CTL_TEST_GARAGE_CONFIG"),
+        redis_url: var("K12CTL_TEST_REDIS_URL"),
+    }
+}
+
+/// A short random suffix for names.
+pub fn unique(hint: &str) -> String {
+    let n: u64 = rand::random();
+    let hint: String = hint
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{hint}_{:08x}", n as u32)
+}
+
+/// The URL of another database on the test server.
+pub fn db_url(env: &Env, dbname: &str) -> String {
+    let mut url = url::Url::parse(&env.pg_url).expect("K12CTL_TEST_PG_URL is a URL");
+    url.set_path(&format!("/{}", urlencode(dbname)));
+    url.to_string()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Run psql against a URL; panics with psql's stderr on failure.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = try_psql(url, sql);
+    assert!(
+        out.status.success(),
+        "psql failed: {}\nSQL: {sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn try_psql(url: &str, sql: &str) -> Output {
+    Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-tA",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("psql runs")
+}
+
+/// Run a SQL file.
+pub fn psql_file(url: &str, file: &Path) {
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(file)
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql -f {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A database of its own for one test, dropped at the end.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    pub fn new(env: &Env, hint: &str) -> Self {
+        Self::named(env, &unique(&format!("k12t_{hint}")))
+    }
+
+    /// A database with an exact name (hostile names included).
+    pub fn named(env: &Env, name: &str) -> Self {
+        let admin_url = env.pg_url.clone();
+        psql(
+            &admin_url,
+            &format!("CREATE DATABASE {}", quote_ident(name)),
+        );
+        Self {
+            name: name.to_owned(),
+            url: db_url(env, name),
+            admin_url,
+        }
+    }
+
+    /// Empty database with the platform schema.
+    pub fn with_schema(env: &Env, hint: &str) -> Self {
+        let db = Self::new(env, hint);
+        psql_file(&db.url, &repo_path("schema/lms.sql"));
+        db
+    }
+
+    /// The platform schema and the sample data.
+    pub fn seeded(env: &Env, hint: &str) -> Self {
+        let db = Self::with_schema(env, hint);
+        psql_file(&db.url, &repo_path("schema/sample-data.sql"));
+        db
+    }
+
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.url, sql)
+    }
+
+    /// Per-table content checksums: the md5 of every row's text, in order.
+    pub fn table_checksums(&self) -> BTreeMap<String, String> {
+        table_checksums(&self.url)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = try_psql(
+            &self.admin_url,
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ),
+        );
+    }
+}
+
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub fn table_checksums(url: &str) -> BTreeMap<String, String> {
+    let tables = psql(
+        url,
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+         WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    );
+    tables
+        .lines()
+        .map(|t| {
+            let sum = psql(
+                url,
+                &format!("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x"),
+            );
+            (t.to_owned(), sum)
+        })
+        .collect()
+}
+
+/// One test's place in the bucket.
+pub struct S3Prefix {
+    pub prefix: String,
+}
+
+impl S3Prefix {
+    pub fn new(hint: &str) -> Self {
+        Self {
+            prefix: format!("t/{}", unique(hint)),
+        }
+    }
+
+    pub fn storage_url(&self, env: &Env) -> String {
+        format!("s3://{}/{}", env.bucket, self.prefix)
+    }
+}
+
+/// The AWS CLI against Garage, as an independent view of the bucket.
+pub fn aws(env: &Env, args: &[&str]) -> Output {
+    Command::new("aws")
+        .arg("--endpoint-url")
+        .arg(&env.s3_endpoint)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &env.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key)
+        .env("AWS_DEFAULT_REGION", &env.region)
+        .env("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+        .env("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+        .output()
+        .expect("the aws CLI runs")
+}
+
+/// Keys under a prefix.
+pub fn s3_keys(env: &Env, prefix: &str) -> Vec<String> {
+    let out = aws(
+        env,
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            &env.bucket,
+            "--prefix",
+            prefix,
+            "--query",
+            "Contents[].Key",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|k| *k != "None")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Unfinished multipart uploads under a prefix.
+pub fn s3_pending_uploads(env: &Env, prefix: &str) -> Vec<String> {
+    let out = aws(
+        env,
+        &[
+            "s3api",
+            "list-multipart-uploads",
+            "--bucket",
+            &env.bucket,
+            "--prefix",
+            prefix,
+            "--query",
+            "Uploads[].Key",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|k| *k != "None")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `k12ctl` with a clean environment pointing at the test servers.
+pub fn k12ctl(env: &Env) -> Command {
+    let mut cmd = Command::cargo_bin("k12ctl").expect("the binary is built");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("K12CTL_S3_ENDPOINT", &env.s3_endpoint)
+        .env("BACKUP_S3_REGION", &env.region)
+        .env("AWS_ACCESS_KEY_ID", &env.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// `k12ctl` for a database and an S3 prefix.
+pub fn k12ctl_for(env: &Env, db: &TestDb, prefix: &S3Prefix) -> Command {
+    let mut cmd = k12ctl(env);
+    cmd.env("DATABASE_URL", &db.url)
+        .env("K12CTL_STORAGE", prefix.storage_url(env));
+    cmd
+}
+
+/// Run and capture, with stdin closed (as under cron).
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(std::process::Stdio::null())
+        .output()
+        .expect("k12ctl runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+#[track_caller]
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "expected exit {code}\nstdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A directory of PATH shims placed before the real tools.
+pub struct Shims {
+    pub dir: tempfile::TempDir,
+}
+
+impl Shims {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Write an executable script named `name`.
+    pub fn add(&self, name: &str, script: &str) -> &Self {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, script).expect("write shim");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod shim");
+        self
+    }
+
+    pub fn path_env(&self) -> std::ffi::OsString {
+        let mut paths = vec![self.dir.path().to_path_buf()];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(paths).expect("PATH joins")
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the built binary against real PostgreSQL, Garage (S3)
+//! and Redis, started by `scripts/testenv.sh` (see `scripts/test.sh`).
+
+mod backup;
+mod cli;
+mod common;
+mod errors;
