@@ -17,10 +17,45 @@ Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error,
 
 Settings are resolved as: flag > environment > .env file > YAML config file > default.";
 
+const AFTER_LONG_HELP: &str = "\
+Exit codes:
+  0    success
+  1    the operation failed
+  2    usage or configuration error
+  3    refused: confirmation declined, or a destructive action without --yes off a terminal
+  4    verification failed or data rejected (the data is wrong, not the tool)
+  5    locked: another run holds the lock
+  130  interrupted by SIGINT (143: SIGTERM); a second signal exits at once
+
+Environment:
+  DATABASE_URL                  PostgreSQL URL (sslmode and sslrootcert honoured)
+  K12CTL_STORAGE                s3://bucket/prefix or file:///dir
+  BACKUP_S3_BUCKET              used as s3://BUCKET when K12CTL_STORAGE is unset
+  BACKUP_S3_REGION              S3 region (also AWS_REGION; default us-east-1)
+  K12CTL_S3_ENDPOINT            S3-compatible endpoint (Garage, MinIO, Ceph)
+  K12CTL_S3_FORCE_PATH_STYLE    path-style addressing (default: on with an endpoint)
+  K12CTL_S3_SSE                 AES256 for server-side encryption
+  K12CTL_S3_CHECKSUM            when_required (default) or when_supported
+  K12CTL_COMPRESSION_LEVEL      gzip level 1-9 (default 3)
+  K12CTL_PG_BINDIR              directory of pg_dump, pg_restore and psql
+  K12CTL_OUTPUT                 human or json
+  K12CTL_CONFIG                 YAML config file
+  K12CTL_LOG                    log filter (tracing EnvFilter syntax)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE   S3 credentials (SDK default chain)
+
+Settings are resolved as: flag > environment > .env file > YAML config file > default.
+A .env file in the working directory is read; `k12ctl config show` prints the result.";
+
 /// Operator CLI of the K-12 learning platform: PostgreSQL backups streamed to
 /// object storage, with a catalog kept next to them in the bucket.
 #[derive(Debug, Parser)]
-#[command(name = "k12ctl", version, about, after_help = AFTER_HELP, propagate_version = true)]
+#[command(
+    name = "k12ctl",
+    version,
+    after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -1,0 +1,179 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_k12ctl_global_optspecs
+    string join \n config= database-url= storage= output= no-progress q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_k12ctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_k12ctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_k12ctl_using_subcommand
+    set -l cmd (__fish_k12ctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect the resolved configuration'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l type -d 'Backup type; only `full` is offered' -r -f -a "full\t'A complete logical dump (pg_dump custom format)'
+incremental\t'Not offered: needs WAL archiving (use pgBackRest or WAL-G for point-in-time recovery)'"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l compression-level -d 'gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l limit -d 'Show at most this many backups' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l status -d 'Only backups with this status (repeatable)' -r -f -a "completed\t''
+failed\t''
+verified\t''
+verification-failed\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l dir -d 'Write bash, zsh and fish completions into this directory' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l dir -d 'Write k12ctl.1 and one page per subcommand into this directory' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'
