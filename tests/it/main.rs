@@ -1,6 +1,8 @@
 //! Integration tests: the built binary against real PostgreSQL, Garage (S3)
 //! and Redis, started by `scripts/testenv.sh` (see `scripts/test.sh`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod backup;
 mod cli;
 mod common;
