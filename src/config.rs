@@ -88,6 +88,7 @@ pub struct S3File {
 #[serde(deny_unknown_fields)]
 pub struct BackupFile {
     pub compression_level: Option<u32>,
+    pub compression_threads: Option<usize>,
     pub pg_bindir: Option<PathBuf>,
 }
 
@@ -139,13 +140,21 @@ pub struct OutputSettings {
 #[derive(Debug, Clone)]
 pub struct BackupSettings {
     pub compression_level: u32,
+    pub compression_threads: usize,
     pub pg_bindir: Option<PathBuf>,
 }
 
-/// Default gzip level: level 3 keeps up with pg_dump on one core at a ratio
-/// close to level 6 (docs/BENCHMARKS.md); level 1 of zlib-rs is a quick mode
-/// with a much worse ratio.
-pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+/// Default gzip level, chosen by measurement (docs/BENCHMARKS.md): level 2
+/// costs much less CPU than 3 for a ratio within a few percent; level 1 of
+/// zlib-rs is a quick mode with a much worse ratio.
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 2;
+/// Compression threads by default: the machine's cores, at most 4.
+fn default_compression_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
+}
 pub const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
 const DEFAULT_REGION: &str = "us-east-1";
 
@@ -354,6 +363,32 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
     }
     let compression_level = r.or_default("compression_level", level, DEFAULT_COMPRESSION_LEVEL);
 
+    let threads = r
+        .first_env("compression_threads", &["K12CTL_COMPRESSION_THREADS"])
+        .map(|v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    exit::usage(format!(
+                        "K12CTL_COMPRESSION_THREADS must be 1-64, not {v:?}"
+                    ))
+                })
+        })
+        .transpose()?;
+    let threads = r.or_file(
+        "compression_threads",
+        threads,
+        file.backup.compression_threads,
+    );
+    let compression_threads = r.or_default(
+        "compression_threads",
+        threads,
+        default_compression_threads(),
+    );
+    if compression_threads == 0 {
+        return Err(exit::usage("backup.compression_threads must be at least 1"));
+    }
     let pg_bindir = r
         .first_env("pg_bindir", &["K12CTL_PG_BINDIR"])
         .map(PathBuf::from);
@@ -372,6 +407,7 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         },
         backup: BackupSettings {
             compression_level,
+            compression_threads,
             pg_bindir,
         },
         sources: r.sources,
@@ -485,6 +521,10 @@ impl Settings {
             (
                 "compression_level",
                 Some(self.backup.compression_level.to_string()),
+            ),
+            (
+                "compression_threads",
+                Some(self.backup.compression_threads.to_string()),
             ),
             (
                 "s3.parts_in_flight",

@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<()> {
         store: store.as_ref(),
         backup_type: "full",
         compression_level: level,
+        compression_threads: ctx.settings.backup.compression_threads,
         pg_bindir: ctx.settings.backup.pg_bindir.as_deref(),
         progress: &progress,
         interrupt: &ctx.interrupt,
