@@ -31,6 +31,9 @@ _k12ctl() {
             k12ctl,man)
                 cmd="k12ctl__subcmd__man"
                 ;;
+            k12ctl,restore)
+                cmd="k12ctl__subcmd__restore"
+                ;;
             k12ctl__subcmd__backup,help)
                 cmd="k12ctl__subcmd__backup__subcmd__help"
                 ;;
@@ -43,6 +46,9 @@ _k12ctl() {
             k12ctl__subcmd__backup,show)
                 cmd="k12ctl__subcmd__backup__subcmd__show"
                 ;;
+            k12ctl__subcmd__backup,verify)
+                cmd="k12ctl__subcmd__backup__subcmd__verify"
+                ;;
             k12ctl__subcmd__backup__subcmd__help,help)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__help"
                 ;;
@@ -54,6 +60,9 @@ _k12ctl() {
                 ;;
             k12ctl__subcmd__backup__subcmd__help,show)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__show"
+                ;;
+            k12ctl__subcmd__backup__subcmd__help,verify)
+                cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__verify"
                 ;;
             k12ctl__subcmd__config,help)
                 cmd="k12ctl__subcmd__config__subcmd__help"
@@ -82,6 +91,9 @@ _k12ctl() {
             k12ctl__subcmd__help,man)
                 cmd="k12ctl__subcmd__help__subcmd__man"
                 ;;
+            k12ctl__subcmd__help,restore)
+                cmd="k12ctl__subcmd__help__subcmd__restore"
+                ;;
             k12ctl__subcmd__help__subcmd__backup,list)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__list"
                 ;;
@@ -90,6 +102,9 @@ _k12ctl() {
                 ;;
             k12ctl__subcmd__help__subcmd__backup,show)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__show"
+                ;;
+            k12ctl__subcmd__help__subcmd__backup,verify)
+                cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
             k12ctl__subcmd__help__subcmd__config,show)
                 cmd="k12ctl__subcmd__help__subcmd__config__subcmd__show"
@@ -101,7 +116,7 @@ _k12ctl() {
 
     case "${cmd}" in
         k12ctl)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version backup config completions man help"
+            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version backup restore config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,7 +150,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version run list show help"
+            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version run list show verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,7 +184,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help)
-            opts="run list show help"
+            opts="run list show verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,6 +240,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__backup__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -329,6 +358,44 @@ _k12ctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__backup__subcmd__verify)
+            opts="-q -v -h -V --latest --quick --scratch-url --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scratch-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -505,7 +572,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help)
-            opts="backup config completions man help"
+            opts="backup restore config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,7 +586,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup)
-            opts="run list show"
+            opts="run list show verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +628,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__help__subcmd__backup__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -644,6 +725,20 @@ _k12ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        k12ctl__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         k12ctl__subcmd__man)
             opts="-q -v -h -V --dir --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -652,6 +747,60 @@ _k12ctl() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__restore)
+            opts="-y -q -v -h -V --target --backup --latest --key --create --clean --jobs --temp-dir --yes --allow-unverified --force-source --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --temp-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

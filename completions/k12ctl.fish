@@ -38,27 +38,29 @@ complete -c k12ctl -n "__fish_k12ctl_needs_command" -s v -l verbose -d 'More det
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect the resolved configuration'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
 json\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s q -l quiet -d 'Only print errors and results'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s h -l help -d 'Print help'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "show" -d 'Show one backup\'s manifest'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l type -d 'Backup type; only `full` is offered' -r -f -a "full\t'A complete logical dump (pg_dump custom format)'
 incremental\t'Not offered: needs WAL archiving (use pgBackRest or WAL-G for point-in-time recovery)'"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l compression-level -d 'gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]' -r
@@ -106,10 +108,51 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_su
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l scratch-url -d 'Server to create the scratch database on [default: the server of DATABASE_URL]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l latest -d 'Verify the newest completed or verified backup'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l quick -d 'Only check the stored object\'s size and SHA-256 (no restore)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l target -d 'Database to restore into, on the server of DATABASE_URL' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l backup -d 'Backup id to restore' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l key -d 'Object key (relative to the storage prefix) of a backup without a manifest, as the platform\'s old job made them (custom format or plain SQL, gzipped)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l jobs -d 'Restore with N parallel jobs through a temporary file (needs a new database: --create)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l temp-dir -d 'Directory for the temporary file of --jobs [default: $TMPDIR]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l latest -d 'Restore the newest completed or verified backup'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l create -d 'Create the target database when it does not exist'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l clean -d 'Replace the contents of a target that holds tables (in one transaction)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l allow-unverified -d 'Also allow backups whose verification failed'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l force-source -d 'Allow restoring into the very database the backup was taken from'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
@@ -168,12 +211,14 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s q -l quiet -d 'Onl
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'

@@ -126,6 +126,9 @@ pub enum Command {
     #[command(subcommand)]
     Backup(BackupCommand),
 
+    /// Restore a backup into a database: confirmed, atomic, never into its source
+    Restore(RestoreArgs),
+
     /// Inspect the resolved configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -145,6 +148,8 @@ pub enum BackupCommand {
     List(BackupListArgs),
     /// Show one backup's manifest
     Show(BackupShowArgs),
+    /// Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts
+    Verify(BackupVerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -191,6 +196,80 @@ pub struct BackupListArgs {
 pub struct BackupShowArgs {
     /// Backup id (k12_full_YYYYMMDD_HHMMSS) or `latest`
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// Backup id (k12_full_YYYYMMDD_HHMMSS)
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub id: Option<String>,
+
+    /// Verify the newest completed or verified backup
+    #[arg(long)]
+    pub latest: bool,
+
+    /// Only check the stored object's size and SHA-256 (no restore)
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Server to create the scratch database on [default: the server of DATABASE_URL]
+    #[arg(
+        long,
+        env = "K12CTL_SCRATCH_URL",
+        hide_env_values = true,
+        value_parser = parse_secret,
+        value_name = "URL"
+    )]
+    pub scratch_url: Option<Secret<String>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["backup", "latest", "key"])))]
+pub struct RestoreArgs {
+    /// Database to restore into, on the server of DATABASE_URL
+    #[arg(long, value_name = "DB")]
+    pub target: String,
+
+    /// Backup id to restore
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
+
+    /// Restore the newest completed or verified backup
+    #[arg(long)]
+    pub latest: bool,
+
+    /// Object key (relative to the storage prefix) of a backup without a manifest, as the
+    /// platform's old job made them (custom format or plain SQL, gzipped)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Create the target database when it does not exist
+    #[arg(long)]
+    pub create: bool,
+
+    /// Replace the contents of a target that holds tables (in one transaction)
+    #[arg(long)]
+    pub clean: bool,
+
+    /// Restore with N parallel jobs through a temporary file (needs a new database: --create)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: Option<u32>,
+
+    /// Directory for the temporary file of --jobs [default: $TMPDIR]
+    #[arg(long, value_name = "DIR", requires = "jobs")]
+    pub temp_dir: Option<PathBuf>,
+
+    /// Do not ask for confirmation (required off a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Also allow backups whose verification failed
+    #[arg(long)]
+    pub allow_unverified: bool,
+
+    /// Allow restoring into the very database the backup was taken from
+    #[arg(long)]
+    pub force_source: bool,
 }
 
 #[derive(Debug, Subcommand)]

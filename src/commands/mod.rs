@@ -5,6 +5,10 @@
 pub mod backup;
 pub mod config;
 pub mod packaging;
+pub mod restore;
+pub mod verify;
+
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -44,6 +48,11 @@ impl Context {
             !quiet && !self.settings.output.progress,
         )
     }
+
+    /// The same, shareable with reader threads.
+    pub fn shared_progress(&self, labels: (&'static str, &'static str)) -> Arc<Progress> {
+        Arc::new(self.progress(labels))
+    }
 }
 
 pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
@@ -55,6 +64,8 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
         Command::Backup(BackupCommand::Show(args)) => {
             interruptible(ctx, backup::show(ctx, args)).await
         }
+        Command::Backup(BackupCommand::Verify(args)) => verify::run(ctx, args).await,
+        Command::Restore(args) => restore::run(ctx, args).await,
         Command::Config(ConfigCommand::Show) => config::show(ctx),
         Command::Completions(args) => packaging::completions(args),
         Command::Man(args) => packaging::man(args),

@@ -230,6 +230,17 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A libpq connection string naming only a database: `dbname='...'`.
+/// Passing a bare name to `--dbname` would let a name containing `=` be
+/// read as connection options; quoted, any name is just a name. Host, port,
+/// user and password come from the environment (`ConnInfo::child_env`).
+pub fn conninfo_dbname(name: &str) -> String {
+    format!(
+        "dbname='{}'",
+        name.replace('\\', "\\\\").replace('\'', "\\'")
+    )
+}
+
 /// Quote an identifier for SQL (`"a ""b"""`). Every identifier the tool puts
 /// into SQL text goes through this; values go through parameters.
 pub fn quote_ident(name: &str) -> String {
@@ -286,6 +297,15 @@ mod tests {
         let c = parse("postgres://u:s3cret@h/d");
         let env = c.child_env("k12ctl");
         assert!(env.iter().any(|(k, v)| *k == "PGPASSWORD" && v == "s3cret"));
+    }
+
+    #[test]
+    fn conninfo_names_are_quoted() {
+        assert_eq!(conninfo_dbname("k12"), "dbname='k12'");
+        assert_eq!(
+            conninfo_dbname(r"a'b\c host=evil"),
+            r"dbname='a\'b\\c host=evil'"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! errors only), the backup lock, the exported snapshot and the
 //! `backup_records` mirror. No clap, no output code.
 
+pub mod admin;
 pub mod conn;
 pub mod lock;
 pub mod records;

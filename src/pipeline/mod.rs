@@ -6,6 +6,9 @@ pub mod backup;
 pub mod catalog;
 pub mod manifest;
 pub mod pg_tools;
+pub mod restore;
+pub mod stored;
+pub mod verify;
 
 /// Receives byte counts as a pipeline moves data. Implemented by the output
 /// layer (bars on a terminal, periodic log lines otherwise).

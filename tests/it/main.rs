@@ -7,3 +7,4 @@ mod backup;
 mod cli;
 mod common;
 mod errors;
+mod restore;
