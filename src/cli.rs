@@ -89,6 +89,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, env = "K12CTL_OUTPUT")]
     pub output: Option<OutputFormat>,
 
+    /// Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)
+    #[arg(long, global = true)]
+    pub notify: bool,
+
     /// Never draw progress bars (a log line every 10 s is written instead)
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -150,6 +154,43 @@ pub enum BackupCommand {
     Show(BackupShowArgs),
     /// Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts
     Verify(BackupVerifyArgs),
+    /// Apply the retention policy; also abort unfinished uploads of killed runs
+    Prune(BackupPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupPruneArgs {
+    /// Keep the N newest completed or verified backups
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+
+    /// Keep the newest backup of each of the N most recent days (UTC)
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+
+    /// Keep the newest backup of each of the N most recent ISO weeks
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+
+    /// Keep the newest backup of each of the N most recent months
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+
+    /// Keep every backup younger than this (e.g. 7d, 36h)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub keep_within: Option<std::time::Duration>,
+
+    /// Remove failed and verification-failed runs older than this many days [default: 30]
+    #[arg(long, value_name = "DAYS")]
+    pub keep_failed_days: Option<u32>,
+
+    /// Abort unfinished multipart uploads (debris of killed runs) older than this
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "24h")]
+    pub abort_uploads_older_than: std::time::Duration,
+
+    /// Show what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -170,6 +211,11 @@ pub struct BackupRunArgs {
     /// gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub compression_level: Option<u32>,
+
+    /// Encrypt the backup with age to this X25519 recipient (age1...); repeatable.
+    /// Replaces backup.encrypt_to / K12CTL_ENCRYPT_TO
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -211,6 +257,11 @@ pub struct BackupVerifyArgs {
     /// Only check the stored object's size and SHA-256 (no restore)
     #[arg(long)]
     pub quick: bool,
+
+    /// age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup
+    /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 
     /// Server to create the scratch database on [default: the server of DATABASE_URL]
     #[arg(
@@ -270,6 +321,11 @@ pub struct RestoreArgs {
     /// Allow restoring into the very database the backup was taken from
     #[arg(long)]
     pub force_source: bool,
+
+    /// age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup
+    /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

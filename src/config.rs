@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::exit;
+use crate::notify::NotifySettings;
 use crate::secret::{redact_url, Secret};
 
 /// Where a resolved value came from (shown by `config show`).
@@ -71,6 +72,23 @@ pub struct FileConfig {
     pub s3: S3File,
     #[serde(default)]
     pub backup: BackupFile,
+    #[serde(default)]
+    pub retention: RetentionFile,
+    #[serde(default)]
+    pub notify: crate::notify::NotifyFile,
+}
+
+/// `retention:`, used by `backup prune` under its flags.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionFile {
+    pub keep_last: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    /// A duration like `7d` or `36h`.
+    pub keep_within: Option<String>,
+    pub keep_failed_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +108,11 @@ pub struct BackupFile {
     pub compression_level: Option<u32>,
     pub compression_threads: Option<usize>,
     pub pg_bindir: Option<PathBuf>,
+    /// age recipients (public keys) every backup is encrypted to.
+    #[serde(default)]
+    pub encrypt_to: Vec<String>,
+    /// age identity file used to decrypt for verify and restore.
+    pub identity_file: Option<PathBuf>,
 }
 
 /// When the S3 client adds request checksums. `when_required` is the safe
@@ -109,6 +132,8 @@ pub struct Settings {
     pub storage: Option<StorageSettings>,
     pub output: OutputSettings,
     pub backup: BackupSettings,
+    pub retention: RetentionFile,
+    pub notify: NotifySettings,
     pub sources: BTreeMap<&'static str, Source>,
 }
 
@@ -142,6 +167,8 @@ pub struct BackupSettings {
     pub compression_level: u32,
     pub compression_threads: usize,
     pub pg_bindir: Option<PathBuf>,
+    pub encrypt_to: Vec<String>,
+    pub identity_file: Option<PathBuf>,
 }
 
 /// Default gzip level, chosen by measurement (docs/BENCHMARKS.md): level 2
@@ -393,6 +420,20 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         .first_env("pg_bindir", &["K12CTL_PG_BINDIR"])
         .map(PathBuf::from);
     let pg_bindir = r.or_file("pg_bindir", pg_bindir, file.backup.pg_bindir);
+    let encrypt_to = r.first_env("encrypt_to", &["K12CTL_ENCRYPT_TO"]).map(|v| {
+        v.split([',', ' '])
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect()
+    });
+    let file_keys = Some(file.backup.encrypt_to).filter(|k| !k.is_empty());
+    let encrypt_to = r
+        .or_file("encrypt_to", encrypt_to, file_keys)
+        .unwrap_or_default();
+    let identity_file = r
+        .first_env("identity_file", &["K12CTL_IDENTITY_FILE"])
+        .map(PathBuf::from);
+    let identity_file = r.or_file("identity_file", identity_file, file.backup.identity_file);
 
     Ok(Settings {
         config_file,
@@ -409,7 +450,11 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
             compression_level,
             compression_threads,
             pg_bindir,
+            encrypt_to,
+            identity_file,
         },
+        retention: file.retention,
+        notify: resolve_notify(&mut r, global.notify, file.notify)?,
         sources: r.sources,
     })
 }
@@ -467,6 +512,38 @@ fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
         force_path_style,
         server_side_encryption: sse,
         checksum,
+    })
+}
+
+fn resolve_notify(
+    r: &mut Resolver<'_>,
+    flag: bool,
+    file: crate::notify::NotifyFile,
+) -> Result<NotifySettings> {
+    let enabled = r
+        .first_env("notify", &["K12CTL_NOTIFY"])
+        .map(|v| parse_bool("K12CTL_NOTIFY", &v))
+        .transpose()?;
+    let enabled = if flag {
+        r.sources.insert("notify", Source::Flag);
+        Some(true)
+    } else {
+        enabled
+    };
+    let enabled = r.or_file("notify", enabled, file.enabled);
+    let enabled = r.or_default("notify", enabled, false);
+    let slack = r.first_env("notify.slack_webhook_url", &["SLACK_ALERT_WEBHOOK_URL"]);
+    let slack = r.or_file("notify.slack_webhook_url", slack, file.slack_webhook_url);
+    let ping = r.first_env("notify.ping_url", &["K12CTL_PING_URL"]);
+    let ping = r.or_file("notify.ping_url", ping, file.ping_url);
+    let timeout = r.or_file("notify.timeout_seconds", None, file.timeout_seconds);
+    Ok(NotifySettings {
+        enabled,
+        slack_webhook_url: slack.map(Secret::new),
+        ping_url: ping.map(Secret::new),
+        timeout: timeout
+            .map(|s| std::time::Duration::from_secs(s.max(1)))
+            .unwrap_or(crate::notify::DEFAULT_TIMEOUT),
     })
 }
 
@@ -531,6 +608,32 @@ impl Settings {
                 s3.map(|s| s.parts_in_flight.to_string()),
             ),
             (
+                "encrypt_to",
+                Some(self.backup.encrypt_to.join(",")).filter(|k| !k.is_empty()),
+            ),
+            (
+                "identity_file",
+                self.backup
+                    .identity_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            ),
+            ("notify", Some(self.notify.enabled.to_string())),
+            (
+                "notify.slack_webhook_url",
+                self.notify
+                    .slack_webhook_url
+                    .as_ref()
+                    .map(|_| "*** (set)".to_owned()),
+            ),
+            (
+                "notify.ping_url",
+                self.notify
+                    .ping_url
+                    .as_ref()
+                    .map(|u| redact_path(u.expose())),
+            ),
+            (
                 "pg_bindir",
                 self.backup
                     .pg_bindir
@@ -550,6 +653,14 @@ impl Settings {
                 })
                 .collect(),
         }
+    }
+}
+
+/// Ping URLs carry their token in the path: show the host only.
+fn redact_path(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}://{}/***", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "<unparseable URL>".to_owned(),
     }
 }
 

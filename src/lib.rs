@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod exit;
+pub mod notify;
 pub mod output;
 pub mod pipeline;
 pub mod secret;

@@ -12,6 +12,7 @@ use crate::output::tables::{self, status_cell};
 use crate::output::Report;
 use crate::pipeline::backup::{self as pipeline, BackupRequest};
 use crate::pipeline::catalog::Catalog;
+use crate::pipeline::encryption;
 use crate::pipeline::manifest::{BackupManifest, BackupStatus};
 use crate::pipeline::ProgressSink;
 
@@ -25,6 +26,12 @@ pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<()> {
         ));
     }
     let conn = ctx.conn()?;
+    let recipient_keys = if args.encrypt_to.is_empty() {
+        ctx.settings.backup.encrypt_to.clone()
+    } else {
+        args.encrypt_to.clone()
+    };
+    let recipients = encryption::parse_recipients(&recipient_keys)?;
     let store = ctx.store().await?;
     let progress = ctx.progress(("dumped", "uploaded"));
     let level = args
@@ -36,6 +43,8 @@ pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<()> {
         backup_type: "full",
         compression_level: level,
         compression_threads: ctx.settings.backup.compression_threads,
+        recipients: &recipients,
+        recipient_keys: &recipient_keys,
         pg_bindir: ctx.settings.backup.pg_bindir.as_deref(),
         progress: &progress,
         interrupt: &ctx.interrupt,

@@ -40,6 +40,7 @@ pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let store = ctx.store().await?;
     let source = find_source(store.as_ref(), &args).await?;
     check_status(&source, args.allow_unverified)?;
+    let identities = ctx.identities_for(args.identity.as_deref(), source.manifest.as_ref())?;
     let pg_restore = PgTool::locate("pg_restore", ctx.settings.backup.pg_bindir.as_deref()).await?;
     let admin_client = db::connect(&conn, &application_name("restore")).await?;
     let facts = db::server_facts(&admin_client).await?;
@@ -66,7 +67,7 @@ pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
     };
     let progress = ctx.shared_progress(("downloaded", "restored"));
     let outcome = tokio::select! {
-        r = restore(store.as_ref(), &source, &target, &loaders, &args, state.tables > 0, progress.clone()) => r,
+        r = restore(store.as_ref(), &source, &target, &loaders, &args, state.tables > 0, identities, progress.clone()) => r,
         sig = ctx.interrupt.wait() => Err(sig.into()),
     };
     progress.finish();
@@ -270,6 +271,7 @@ async fn confirm(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn restore(
     store: &dyn ObjectStore,
     source: &Source,
@@ -277,6 +279,7 @@ async fn restore(
     loaders: &Loaders,
     args: &RestoreArgs,
     replacing: bool,
+    identities: Option<Arc<Vec<age::x25519::Identity>>>,
     progress: Arc<dyn ProgressSink>,
 ) -> Result<RestoreReport> {
     let (reader, _) = store.open(&source.key).await.map_err(|e| {
@@ -291,7 +294,7 @@ async fn restore(
     } else {
         Decode::Sniff
     };
-    let (chunks, reader) = spawn_reader(reader, decode, progress.clone());
+    let (chunks, reader) = spawn_reader(reader, decode, identities, progress.clone());
     let manifest = source.manifest.as_ref();
     let check = |read: &ReadOutcome| manifest.and_then(|m| checksum_problem(m, read));
     let opts = LoadOptions {

@@ -36,12 +36,18 @@ pub async fn run(ctx: &Context, args: BackupVerifyArgs) -> Result<()> {
                  or --scratch-url, or use --quick to check only the size and SHA-256",
             )),
         };
+    let identities = if args.quick {
+        None
+    } else {
+        ctx.identities_for(args.identity.as_deref(), Some(&manifest))?
+    };
     let progress = ctx.shared_progress(("downloaded", "restored"));
     let verification = pipeline::run(&VerifyRequest {
         store: store.as_ref(),
         manifest: &manifest,
         scratch_server: scratch.as_ref(),
         pg_bindir: ctx.settings.backup.pg_bindir.as_deref(),
+        identities,
         progress: progress.clone(),
         interrupt: &ctx.interrupt,
     })

@@ -13,23 +13,20 @@
 //! manifest. The manifest of a good backup is written last.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
-use gzp::deflate::Gzip;
-use gzp::par::compress::{ParCompress, ParCompressBuilder};
-use gzp::ZWriter;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::catalog::Catalog;
-use super::manifest::{BackupManifest, BackupStatus, MANIFEST_FORMAT_VERSION};
+use super::compress::{compress, Sealing};
+use super::encryption;
+use super::manifest::{BackupManifest, BackupStatus, Encryption, MANIFEST_FORMAT_VERSION};
 use super::pg_tools::{collect_stderr, last_lines, PgTool};
 use super::ProgressSink;
 use crate::db::{self, lock, records, snapshot, ConnInfo, ServerFacts};
@@ -48,6 +45,10 @@ pub struct BackupRequest<'a> {
     pub backup_type: &'a str,
     pub compression_level: u32,
     pub compression_threads: usize,
+    /// age recipients; empty: not encrypted.
+    pub recipients: &'a [age::x25519::Recipient],
+    /// The same, as text for the manifest.
+    pub recipient_keys: &'a [String],
     pub pg_bindir: Option<&'a Path>,
     pub progress: &'a dyn ProgressSink,
     pub interrupt: &'a Interrupt,
@@ -197,6 +198,10 @@ fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         error: None,
         verification: None,
+        encryption: (!req.recipient_keys.is_empty()).then(|| Encryption {
+            scheme: encryption::SCHEME.to_owned(),
+            recipients: req.recipient_keys.to_vec(),
+        }),
     }
 }
 
@@ -254,9 +259,13 @@ async fn stream(
     let (raw_tx, raw_rx) = mpsc::channel::<Bytes>(8);
     let (part_tx, mut part_rx) = mpsc::channel::<Bytes>(1);
     let sizer = PartSizer::for_estimate(p.facts.database_size.max(0) as u64);
-    let (level, threads) = (req.compression_level, req.compression_threads);
+    let settings = Sealing {
+        level: req.compression_level,
+        threads: req.compression_threads,
+        recipients: req.recipients.to_vec(),
+    };
     let compressor =
-        tokio::task::spawn_blocking(move || compress(raw_rx, part_tx, sizer, level, threads));
+        tokio::task::spawn_blocking(move || compress(raw_rx, part_tx, sizer, settings));
 
     let reader = read_dump(stdout, raw_tx, req.progress);
     let compressed = async { compressor.await.context("the compression thread failed")? };
@@ -335,77 +344,6 @@ async fn count_in_snapshot(conn: &ConnInfo, snapshot_id: &str) -> Result<BTreeMa
     let counts = snapshot::count_rows(&client).await?;
     client.batch_execute("COMMIT").await?;
     Ok(counts)
-}
-
-/// gzip on blocking threads (one gzip member, blocks compressed in
-/// parallel); the output is hashed and cut into parts in order.
-fn compress(
-    mut rx: mpsc::Receiver<Bytes>,
-    parts: mpsc::Sender<Bytes>,
-    sizer: PartSizer,
-    level: u32,
-    threads: usize,
-) -> Result<(u64, String)> {
-    let sink = PartSink {
-        buf: Vec::with_capacity(sizer.size_of(1) as usize),
-        hasher: Sha256::new(),
-        sizer,
-        next_part: 1,
-        parts,
-        total: 0,
-    };
-    let mut gz: ParCompress<Gzip, PartSink> = ParCompressBuilder::new()
-        .num_threads(threads.max(1))
-        .map_err(|e| anyhow::anyhow!("cannot start the compression threads: {e}"))?
-        .compression_level(gzp::Compression::new(level))
-        .from_writer(sink);
-    while let Some(chunk) = rx.blocking_recv() {
-        gz.write_all(&chunk).context("compression stopped")?;
-    }
-    let mut sink = gz
-        .finish()
-        .map_err(|e| anyhow::anyhow!("compression stopped: {e}"))?;
-    sink.send_part().context("compression stopped")?;
-    Ok((sink.total, hex::encode(sink.hasher.finalize())))
-}
-
-struct PartSink {
-    buf: Vec<u8>,
-    hasher: Sha256,
-    sizer: PartSizer,
-    next_part: u32,
-    parts: mpsc::Sender<Bytes>,
-    total: u64,
-}
-
-impl PartSink {
-    fn send_part(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let next_size = self.sizer.size_of(self.next_part + 1) as usize;
-        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(next_size));
-        self.hasher.update(&part);
-        self.total += part.len() as u64;
-        self.next_part += 1;
-        self.parts
-            .blocking_send(Bytes::from(part))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped"))
-    }
-}
-
-impl Write for PartSink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() as u64 >= self.sizer.size_of(self.next_part) {
-            self.send_part()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The run mirrored into the platform's `backup_records` table, best effort.
@@ -492,37 +430,6 @@ mod tests {
                 "file:///var/backups/k12".into(),
                 "backups/2026/11/x.dump.gz".into()
             )
-        );
-    }
-
-    #[test]
-    fn parts_are_cut_at_the_part_size_and_hashed_whole() {
-        let (tx, mut rx) = mpsc::channel(100);
-        let sizer = PartSizer::for_estimate(0);
-        let part = sizer.size_of(1) as usize;
-        let mut sink = PartSink {
-            buf: Vec::new(),
-            hasher: Sha256::new(),
-            sizer,
-            next_part: 1,
-            parts: tx,
-            total: 0,
-        };
-        let data = vec![7u8; part + 10];
-        sink.write_all(&data[..part - 1]).unwrap();
-        assert!(rx.try_recv().is_err());
-        sink.write_all(&data[part - 1..]).unwrap();
-        sink.send_part().unwrap();
-        let first = rx.try_recv().unwrap();
-        assert_eq!(first.len(), part + 10);
-        assert!(
-            rx.try_recv().is_err(),
-            "an empty tail must not become a part"
-        );
-        assert_eq!(sink.total, (part + 10) as u64);
-        assert_eq!(
-            hex::encode(sink.hasher.finalize()),
-            hex::encode(Sha256::digest(&data))
         );
     }
 }

@@ -78,6 +78,18 @@ pub struct BackupManifest {
     /// The last verification (`verified` / `verification_failed`).
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// Client-side encryption of the stored object, when used.
+    #[serde(default)]
+    pub encryption: Option<Encryption>,
+}
+
+/// How the stored object is encrypted: the gzip stream is encrypted with age
+/// to these X25519 recipients (public keys only). The SHA-256 and size in the
+/// manifest describe the stored, encrypted bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    pub scheme: String,
+    pub recipients: Vec<String>,
 }
 
 /// The result of `backup verify`.
@@ -215,6 +227,7 @@ mod tests {
             tool_version: "0.1.0".into(),
             error: None,
             verification: None,
+            encryption: None,
         };
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["type"], "full");

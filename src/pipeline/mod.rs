@@ -4,9 +4,13 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod compress;
+pub mod encryption;
 pub mod manifest;
 pub mod pg_tools;
+pub mod prune;
 pub mod restore;
+pub mod retention;
 pub mod stored;
 pub mod verify;
 

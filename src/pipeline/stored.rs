@@ -17,8 +17,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::io::SyncIoBridge;
 
+use super::encryption;
 use super::ProgressSink;
+use crate::exit;
 use crate::storage::ObjectReader;
+use age::x25519::Identity;
 
 const CHUNK: usize = 256 * 1024;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -50,14 +53,24 @@ pub enum Decode {
 /// Start reading on a blocking thread. Decoded chunks arrive on the
 /// receiver; the handle yields the outcome once the object is fully read.
 /// Dropping the receiver stops the read (cancellation).
+/// `identities` decrypt an age-encrypted object (None: not encrypted).
 pub fn spawn_reader(
     reader: ObjectReader,
     decode: Decode,
+    identities: Option<Arc<Vec<Identity>>>,
     progress: Arc<dyn ProgressSink>,
 ) -> (mpsc::Receiver<Bytes>, JoinHandle<Result<ReadOutcome>>) {
     let (tx, rx) = mpsc::channel(8);
     let bridge = SyncIoBridge::new(reader);
-    let handle = tokio::task::spawn_blocking(move || read_blocking(bridge, decode, tx, progress));
+    let handle = tokio::task::spawn_blocking(move || {
+        read_blocking(
+            bridge,
+            decode,
+            identities.as_deref().map(Vec::as_slice),
+            tx,
+            progress,
+        )
+    });
     (rx, handle)
 }
 
@@ -95,6 +108,7 @@ pub struct Cancelled;
 fn read_blocking<R: Read>(
     inner: R,
     decode: Decode,
+    identities: Option<&[Identity]>,
     tx: mpsc::Sender<Bytes>,
     progress: Arc<dyn ProgressSink>,
 ) -> Result<ReadOutcome> {
@@ -108,18 +122,18 @@ fn read_blocking<R: Read>(
     let mut decode_error = None;
     let mut gzip = false;
     if decode != Decode::None {
-        let mut buffered = BufReader::with_capacity(CHUNK, &mut hashing);
-        let head = buffered
-            .fill_buf()
-            .context("cannot read the stored object")?;
-        gzip = head.starts_with(&GZIP_MAGIC) || (decode == Decode::Gzip && !head.is_empty());
-        let result = if gzip {
-            forward(MultiGzDecoder::new(buffered), &tx)
-        } else {
-            forward(buffered, &tx)
+        let buffered = BufReader::with_capacity(CHUNK, &mut hashing);
+        let result = match identities {
+            None => decode_into(buffered, decode, &tx),
+            Some(ids) => match encryption::decrypt(ids, buffered) {
+                Ok(plain) => decode_into(BufReader::with_capacity(CHUNK, plain), decode, &tx),
+                // No matching key: the operator's problem, not the data's.
+                Err(e) if exit::code_for(&e) == exit::ExitCode::Usage => return Err(e),
+                Err(e) => Err(e),
+            },
         };
         match result {
-            Ok(()) => {}
+            Ok(is_gzip) => gzip = is_gzip,
             Err(e) if e.is::<Cancelled>() => return Err(e),
             Err(e) if hashing.failed => return Err(e.context("reading the stored object failed")),
             Err(e) => decode_error = Some(format!("{e:#}")),
@@ -134,6 +148,22 @@ fn read_blocking<R: Read>(
         decode_error,
         gzip,
     })
+}
+
+/// Decompress (or pass through) into chunks; returns whether it was gzip.
+fn decode_into<R: BufRead>(
+    mut reader: R,
+    decode: Decode,
+    tx: &mpsc::Sender<Bytes>,
+) -> Result<bool> {
+    let head = reader.fill_buf().context("the backup is not readable")?;
+    let gzip = head.starts_with(&GZIP_MAGIC) || (decode == Decode::Gzip && !head.is_empty());
+    if gzip {
+        forward(MultiGzDecoder::new(reader), tx)?;
+    } else {
+        forward(reader, tx)?;
+    }
+    Ok(gzip)
 }
 
 /// Send `reader`'s bytes as chunks until it ends.
@@ -175,7 +205,7 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>, decode: Decode) -> (Vec<u8>, ReadOutcome) {
         let (tx, mut rx) = mpsc::channel(1000);
-        let outcome = read_blocking(&bytes[..], decode, tx, Arc::new(NoProgress)).unwrap();
+        let outcome = read_blocking(&bytes[..], decode, None, tx, Arc::new(NoProgress)).unwrap();
         let mut out = Vec::new();
         while let Ok(chunk) = rx.try_recv() {
             out.extend_from_slice(&chunk);
@@ -224,6 +254,38 @@ mod tests {
         assert!(!outcome.gzip);
         let (out, _) = read_all(b"not gzip".to_vec(), Decode::Gzip);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn encrypted_objects_decrypt_and_a_wrong_key_is_an_error() {
+        let id = Identity::generate();
+        let mut w = encryption::encrypt(&[id.to_public()], Vec::new()).unwrap();
+        w.write_all(&gzip(b"PGDMP secret rows")).unwrap();
+        let stored = w.finish().unwrap();
+        let (tx, mut rx) = mpsc::channel(100);
+        let ids = [id];
+        let outcome = read_blocking(
+            &stored[..],
+            Decode::Gzip,
+            Some(&ids),
+            tx,
+            Arc::new(NoProgress),
+        )
+        .unwrap();
+        assert!(outcome.decode_error.is_none());
+        assert_eq!(&rx.try_recv().unwrap()[..], b"PGDMP secret rows");
+        let (tx, _rx) = mpsc::channel(100);
+        let other = [Identity::generate()];
+        let err = read_blocking(
+            &stored[..],
+            Decode::Gzip,
+            Some(&other),
+            tx,
+            Arc::new(NoProgress),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(exit::code_for(&err), exit::ExitCode::Usage);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct VerifyRequest<'a> {
     /// Server on which the scratch database is created; None for `--quick`.
     pub scratch_server: Option<&'a ConnInfo>,
     pub pg_bindir: Option<&'a Path>,
+    /// Keys for an encrypted backup.
+    pub identities: Option<Arc<Vec<age::x25519::Identity>>>,
     pub progress: Arc<dyn ProgressSink>,
     pub interrupt: &'a Interrupt,
 }
@@ -66,7 +68,7 @@ pub async fn run(req: &VerifyRequest<'_>) -> Result<Verification> {
     let (failure, tables) = match req.scratch_server {
         None => {
             req.progress.phase("checking size and SHA-256");
-            let (_chunks, reader) = spawn_reader(reader, Decode::None, req.progress.clone());
+            let (_chunks, reader) = spawn_reader(reader, Decode::None, None, req.progress.clone());
             let read = tokio::select! {
                 r = reader => r.context("the reading thread failed")??,
                 sig = req.interrupt.wait() => return Err(sig.into()),
@@ -161,7 +163,12 @@ async fn restore_and_compare(
 ) -> Result<(Option<Failure>, BTreeMap<String, TableCheck>)> {
     let m = req.manifest;
     req.progress.phase("restoring into a scratch database");
-    let (chunks, reader) = spawn_reader(reader, Decode::Gzip, req.progress.clone());
+    let (chunks, reader) = spawn_reader(
+        reader,
+        Decode::Gzip,
+        req.identities.clone(),
+        req.progress.clone(),
+    );
     let check = |read: &ReadOutcome| checksum_problem(m, read);
     let report = load(
         loaders,
