@@ -191,6 +191,11 @@ pub struct BackupPruneArgs {
     /// Show what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Write this run's gauges (status, duration, last success, sizes) to this file for
+    /// node_exporter's textfile collector, replacing it atomically
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -216,6 +221,11 @@ pub struct BackupRunArgs {
     /// Replaces backup.encrypt_to / K12CTL_ENCRYPT_TO
     #[arg(long, value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
+
+    /// Write this run's gauges (status, duration, last success, sizes) to this file for
+    /// node_exporter's textfile collector, replacing it atomically
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -262,6 +272,11 @@ pub struct BackupVerifyArgs {
     /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+
+    /// Write this run's gauges (status, duration, last success, sizes) to this file for
+    /// node_exporter's textfile collector, replacing it atomically
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_file: Option<PathBuf>,
 
     /// Server to create the scratch database on [default: the server of DATABASE_URL]
     #[arg(

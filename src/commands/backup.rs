@@ -8,6 +8,7 @@ use super::Context;
 use crate::cli::{BackupListArgs, BackupRunArgs, BackupShowArgs, BackupType, StatusFilter};
 use crate::exit;
 use crate::output::printer::Style;
+use crate::output::prometheus::Gauge;
 use crate::output::tables::{self, status_cell};
 use crate::output::Report;
 use crate::pipeline::backup::{self as pipeline, BackupRequest};
@@ -17,7 +18,7 @@ use crate::pipeline::manifest::{BackupManifest, BackupStatus};
 use crate::pipeline::ProgressSink;
 
 /// Lock, snapshot, dump, compress, upload, record.
-pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<()> {
+pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<Vec<Gauge>> {
     if args.backup_type == BackupType::Incremental {
         return Err(exit::usage(
             "incremental backups are not offered: they need continuous WAL archiving, which a \
@@ -51,10 +52,28 @@ pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<()> {
     })
     .await?;
     progress.finish();
+    let gauges = vec![
+        Gauge::new(
+            "size_bytes",
+            "Bytes stored by the last successful backup.",
+            manifest.compressed_size.unwrap_or_default() as f64,
+        ),
+        Gauge::new(
+            "dumped_bytes",
+            "Bytes pg_dump wrote in the last successful backup.",
+            manifest.uncompressed_size.unwrap_or_default() as f64,
+        ),
+        Gauge::new(
+            "tables",
+            "Tables in the last successful backup.",
+            manifest.table_row_counts.len() as f64,
+        ),
+    ];
     ctx.printer.print(&RunReport {
         location: store.location(&manifest.object_key),
         manifest,
-    })
+    })?;
+    Ok(gauges)
 }
 
 #[derive(Serialize)]

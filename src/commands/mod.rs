@@ -9,6 +9,7 @@ pub mod prune;
 pub mod restore;
 pub mod verify;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -18,6 +19,7 @@ use crate::config::{DotEnv, Settings};
 use crate::db::ConnInfo;
 use crate::exit;
 use crate::notify::{Notifier, Subject};
+use crate::output::prometheus::{self, Gauge};
 use crate::output::{Printer, Progress};
 use crate::pipeline::encryption;
 use crate::pipeline::manifest::BackupManifest;
@@ -83,8 +85,13 @@ impl Context {
 pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
     match command {
         Command::Backup(BackupCommand::Run(args)) => {
-            let about = database_name(ctx);
-            notified(ctx, "backup run", about, true, backup::run(ctx, args)).await
+            let job = Job::new(
+                "backup run",
+                database_name(ctx),
+                true,
+                &args.prometheus_file,
+            );
+            job.run(ctx, backup::run(ctx, args)).await
         }
         Command::Backup(BackupCommand::List(args)) => {
             interruptible(ctx, backup::list(ctx, args)).await
@@ -94,15 +101,24 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
         }
         Command::Backup(BackupCommand::Verify(args)) => {
             let about = args.id.clone().unwrap_or_else(|| "latest backup".into());
-            notified(ctx, "backup verify", about, true, verify::run(ctx, args)).await
+            let job = Job::new("backup verify", about, true, &args.prometheus_file);
+            job.run(ctx, verify::run(ctx, args)).await
         }
         Command::Backup(BackupCommand::Prune(args)) => {
-            let about = storage_name(ctx);
-            notified(ctx, "backup prune", about, true, prune::run(ctx, args)).await
+            let job = Job::new(
+                "backup prune",
+                storage_name(ctx),
+                true,
+                &args.prometheus_file,
+            );
+            job.run(ctx, prune::run(ctx, args)).await
         }
         Command::Restore(args) => {
-            let about = format!("target {}", args.target);
-            notified(ctx, "restore", about, false, restore::run(ctx, args)).await
+            let job = Job::new("restore", format!("target {}", args.target), false, &None);
+            job.run(ctx, async {
+                restore::run(ctx, args).await.map(|()| Vec::new())
+            })
+            .await
         }
         Command::Config(ConfigCommand::Show) => config::show(ctx),
         Command::Completions(args) => packaging::completions(args),
@@ -110,35 +126,118 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
     }
 }
 
-/// Run a job with its notifications: pings around it (dead-man's switch)
-/// and a failure message. A run refused because another holds the lock is
-/// not a failure: the running one reports for both.
-async fn notified(
-    ctx: &Context,
+/// A job that timers run: notifications (pings around it, a message on
+/// failure) and, when asked, its gauges in a Prometheus file. A run refused
+/// because another holds the lock is not a failure: the running one reports.
+struct Job {
     command: &'static str,
     about: String,
     pings: bool,
-    work: impl std::future::Future<Output = Result<()>>,
-) -> Result<()> {
-    let notifier = Notifier::new(ctx.settings.notify.clone());
-    if pings {
-        notifier.started().await;
-    }
-    let result = work.await;
-    match &result {
-        Ok(()) if pings => notifier.succeeded().await,
-        Ok(()) => {}
-        Err(e) => {
-            let code = exit::code_for(e);
-            if code != exit::ExitCode::Locked {
-                let subject = Subject { command, about };
-                notifier
-                    .failed(&subject, code.as_i32(), &format!("{e:#}"))
-                    .await;
-            }
+    metrics_file: Option<PathBuf>,
+}
+
+impl Job {
+    fn new(
+        command: &'static str,
+        about: String,
+        pings: bool,
+        metrics_file: &Option<PathBuf>,
+    ) -> Self {
+        Self {
+            command,
+            about,
+            pings,
+            metrics_file: metrics_file.clone(),
         }
     }
-    result
+
+    async fn run(
+        self,
+        ctx: &Context,
+        work: impl std::future::Future<Output = Result<Vec<Gauge>>>,
+    ) -> Result<()> {
+        let notifier = Notifier::new(ctx.settings.notify.clone());
+        if self.pings {
+            notifier.started().await;
+        }
+        let started = chrono::Utc::now();
+        let result = work.await;
+        let code = result.as_ref().err().map(exit::code_for);
+        match &result {
+            Ok(_) if self.pings => notifier.succeeded().await,
+            Ok(_) => {}
+            Err(_) if code == Some(exit::ExitCode::Locked) => {}
+            Err(e) => {
+                let subject = Subject {
+                    command: self.command,
+                    about: self.about.clone(),
+                };
+                let code = code.unwrap_or(exit::ExitCode::Failure).as_i32();
+                notifier.failed(&subject, code, &format!("{e:#}")).await;
+            }
+        }
+        if let Some(path) = &self.metrics_file {
+            let gauges = result.as_deref().unwrap_or_default();
+            let code = code.map(|c| c.as_i32()).unwrap_or(0);
+            let text = job_metrics(path, self.command, started, code, gauges);
+            if let Err(e) = prometheus::write_atomically(path, &text) {
+                tracing::error!("cannot write the metrics file: {e:#}");
+            }
+        }
+        result.map(|_| ())
+    }
+}
+
+/// The standard gauges of a job run, plus the job's own.
+fn job_metrics(
+    path: &std::path::Path,
+    command: &str,
+    started: chrono::DateTime<chrono::Utc>,
+    exit_code: i32,
+    extra: &[Gauge],
+) -> String {
+    let job = format!("k12ctl_{}", command.replace(' ', "_"));
+    let now = chrono::Utc::now();
+    let success_name = format!("{job}_last_success_timestamp_seconds");
+    let last_success = if exit_code == 0 {
+        Some(now.timestamp() as f64)
+    } else {
+        prometheus::previous_value(path, &success_name)
+    };
+    let mut gauges = vec![
+        Gauge::new(
+            format!("{job}_last_run_timestamp_seconds"),
+            "When the last run ended (Unix time).",
+            now.timestamp() as f64,
+        ),
+        Gauge::new(
+            format!("{job}_success"),
+            "1 if the last run succeeded, 0 if it failed.",
+            f64::from(u8::from(exit_code == 0)),
+        ),
+        Gauge::new(
+            format!("{job}_exit_code"),
+            "Exit code of the last run.",
+            f64::from(exit_code),
+        ),
+        Gauge::new(
+            format!("{job}_duration_seconds"),
+            "How long the last run took.",
+            (now - started).num_milliseconds() as f64 / 1000.0,
+        ),
+    ];
+    if let Some(t) = last_success {
+        gauges.push(Gauge::new(
+            success_name,
+            "When the last successful run ended (Unix time).",
+            t,
+        ));
+    }
+    gauges.extend(extra.iter().map(|g| Gauge {
+        name: format!("{job}_{}", g.name),
+        ..g.clone()
+    }));
+    prometheus::render(&gauges)
 }
 
 fn database_name(ctx: &Context) -> String {

@@ -8,12 +8,13 @@ use super::Context;
 use crate::cli::BackupPruneArgs;
 use crate::exit;
 use crate::output::printer::Style;
+use crate::output::prometheus::Gauge;
 use crate::output::tables::{self, status_cell};
 use crate::output::Report;
 use crate::pipeline::prune::{self as pipeline, PruneOutcome};
 use crate::pipeline::retention::{Policy, DEFAULT_KEEP_FAILED_DAYS};
 
-pub async fn run(ctx: &Context, args: BackupPruneArgs) -> Result<()> {
+pub async fn run(ctx: &Context, args: BackupPruneArgs) -> Result<Vec<Gauge>> {
     let policy = policy(ctx, &args)?;
     let store = ctx.store().await?;
     let stale = chrono::Duration::from_std(args.abort_uploads_older_than)
@@ -22,7 +23,24 @@ pub async fn run(ctx: &Context, args: BackupPruneArgs) -> Result<()> {
         r = pipeline::run(store.as_ref(), &policy, args.dry_run, Utc::now(), stale) => r?,
         sig = ctx.interrupt.wait() => return Err(sig.into()),
     };
-    ctx.printer.print(&outcome)
+    ctx.printer.print(&outcome)?;
+    if outcome.dry_run {
+        return Ok(Vec::new());
+    }
+    let removed = outcome.decisions.iter().filter(|d| !d.keep).count();
+    Ok(vec![
+        Gauge::new("removed", "Backups the last prune removed.", removed as f64),
+        Gauge::new(
+            "kept",
+            "Backups the last prune kept.",
+            (outcome.decisions.len() - removed) as f64,
+        ),
+        Gauge::new(
+            "aborted_uploads",
+            "Unfinished uploads the last prune aborted.",
+            outcome.aborted_uploads.len() as f64,
+        ),
+    ])
 }
 
 /// Flags over the config file's `retention:` section, field by field.

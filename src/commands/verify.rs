@@ -10,13 +10,14 @@ use crate::cli::BackupVerifyArgs;
 use crate::db::ConnInfo;
 use crate::exit;
 use crate::output::printer::Style;
+use crate::output::prometheus::Gauge;
 use crate::output::{tables, Report};
 use crate::pipeline::catalog::Catalog;
 use crate::pipeline::manifest::{BackupStatus, Verification};
 use crate::pipeline::verify::{self as pipeline, VerifyRequest};
 use crate::pipeline::ProgressSink;
 
-pub async fn run(ctx: &Context, args: BackupVerifyArgs) -> Result<()> {
+pub async fn run(ctx: &Context, args: BackupVerifyArgs) -> Result<Vec<Gauge>> {
     let store = ctx.store().await?;
     let id = args.id.as_deref().unwrap_or("latest");
     let manifest = Catalog::new(store.as_ref()).load(id).await?;
@@ -76,7 +77,19 @@ pub async fn run(ctx: &Context, args: BackupVerifyArgs) -> Result<()> {
             v.failed_check.as_deref().unwrap_or("unknown check"),
             v.error.as_deref().unwrap_or("no detail")
         ))),
-        _ => Ok(()),
+        Some(v) => Ok(vec![
+            Gauge::new(
+                "tables",
+                "Tables whose row counts the last verification compared.",
+                v.tables.len() as f64,
+            ),
+            Gauge::new(
+                "backup_start_timestamp_seconds",
+                "Start of the backup the last run verified (Unix time).",
+                updated.started_at.timestamp() as f64,
+            ),
+        ]),
+        None => Ok(Vec::new()),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod printer;
 pub mod progress;
+pub mod prometheus;
 pub mod tables;
 
 pub use printer::{Printer, Report};

@@ -474,3 +474,96 @@ fn encrypted_backups_verify_and_restore_only_with_the_identity() {
     assert_code(&restore, 0);
     assert_eq!(target.table_checksums(), source);
 }
+
+fn scrape(path: &std::path::Path) -> std::collections::HashMap<String, f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    scrape
+        .samples
+        .into_iter()
+        .map(|s| {
+            let v = match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("not a gauge: {other:?}"),
+            };
+            (s.metric, v)
+        })
+        .collect()
+}
+
+#[test]
+fn job_metrics_record_success_and_keep_the_last_success_over_a_failure() {
+    let env = env();
+    let db = TestDb::seeded(&env, "metrics");
+    let prefix = S3Prefix::new("metrics");
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("k12ctl_backup.prom");
+    let ok = run(k12ctl_for(&env, &db, &prefix)
+        .args(["--output", "json", "backup", "run", "--prometheus-file"])
+        .arg(&prom));
+    assert_code(&ok, 0);
+    let first = scrape(&prom);
+    assert_eq!(first["k12ctl_backup_run_success"], 1.0);
+    assert_eq!(first["k12ctl_backup_run_exit_code"], 0.0);
+    assert_eq!(
+        first["k12ctl_backup_run_size_bytes"],
+        json(&ok)["compressed_size"].as_f64().unwrap()
+    );
+    let last_success = first["k12ctl_backup_run_last_success_timestamp_seconds"];
+    assert!(last_success > 1.7e9);
+
+    let shims = Shims::new();
+    shims.add(
+        "pg_dump",
+        &format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then exec {}/pg_dump --version; fi\nexit 1\n",
+            env.pg_bindir.display()
+        ),
+    );
+    let failed = run(k12ctl_for(&env, &db, &prefix)
+        .env("PATH", shims.path_env())
+        .args(["backup", "run", "--prometheus-file"])
+        .arg(&prom));
+    assert_code(&failed, 1);
+    let second = scrape(&prom);
+    assert_eq!(second["k12ctl_backup_run_success"], 0.0);
+    assert_eq!(second["k12ctl_backup_run_exit_code"], 1.0);
+    assert_eq!(
+        second["k12ctl_backup_run_last_success_timestamp_seconds"],
+        last_success
+    );
+    assert!(!second.contains_key("k12ctl_backup_run_size_bytes"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "only the .prom file, no temporary file: {leftovers:?}"
+    );
+
+    let verify = run(k12ctl_for(&env, &db, &prefix)
+        .args(["backup", "verify", "--latest", "--prometheus-file"])
+        .arg(dir.path().join("verify.prom")));
+    assert_code(&verify, 0);
+    assert_eq!(
+        scrape(&dir.path().join("verify.prom"))["k12ctl_backup_verify_success"],
+        1.0
+    );
+    let prune = run(k12ctl_for(&env, &db, &prefix)
+        .args(["backup", "prune", "--keep-last", "1", "--prometheus-file"])
+        .arg(dir.path().join("prune.prom")));
+    assert_code(&prune, 0);
+    let p = scrape(&dir.path().join("prune.prom"));
+    // The verified backup is the newest good one and today's failure is recent: both stay.
+    assert_eq!(
+        (
+            p["k12ctl_backup_prune_kept"],
+            p["k12ctl_backup_prune_removed"]
+        ),
+        (2.0, 0.0),
+        "{p:?}"
+    );
+}
