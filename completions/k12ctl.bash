@@ -40,6 +40,9 @@ _k12ctl() {
             k12ctl__subcmd__backup,list)
                 cmd="k12ctl__subcmd__backup__subcmd__list"
                 ;;
+            k12ctl__subcmd__backup,prune)
+                cmd="k12ctl__subcmd__backup__subcmd__prune"
+                ;;
             k12ctl__subcmd__backup,run)
                 cmd="k12ctl__subcmd__backup__subcmd__run"
                 ;;
@@ -54,6 +57,9 @@ _k12ctl() {
                 ;;
             k12ctl__subcmd__backup__subcmd__help,list)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__list"
+                ;;
+            k12ctl__subcmd__backup__subcmd__help,prune)
+                cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__prune"
                 ;;
             k12ctl__subcmd__backup__subcmd__help,run)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__run"
@@ -97,6 +103,9 @@ _k12ctl() {
             k12ctl__subcmd__help__subcmd__backup,list)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__list"
                 ;;
+            k12ctl__subcmd__help__subcmd__backup,prune)
+                cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__prune"
+                ;;
             k12ctl__subcmd__help__subcmd__backup,run)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__run"
                 ;;
@@ -116,7 +125,7 @@ _k12ctl() {
 
     case "${cmd}" in
         k12ctl)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version backup restore config completions man help"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version backup restore config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,7 +159,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version run list show verify help"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version run list show verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,7 +193,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help)
-            opts="run list show verify help"
+            opts="run list show verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,6 +221,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__backup__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -268,7 +291,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__list)
-            opts="-q -v -h -V --limit --status --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --limit --status --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,8 +332,74 @@ _k12ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        k12ctl__subcmd__backup__subcmd__prune)
+            opts="-q -v -h -V --keep-last --keep-daily --keep-weekly --keep-monthly --keep-within --keep-failed-days --abort-uploads-older-than --dry-run --prometheus-file --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-failed-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --abort-uploads-older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         k12ctl__subcmd__backup__subcmd__run)
-            opts="-q -v -h -V --type --compression-level --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --type --compression-level --encrypt-to --prometheus-file --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -321,6 +410,14 @@ _k12ctl() {
                     return 0
                     ;;
                 --compression-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -352,7 +449,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__show)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,12 +483,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__verify)
-            opts="-q -v -h -V --latest --quick --scratch-url --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --latest --quick --identity --prometheus-file --scratch-url --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --scratch-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -424,7 +529,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__completions)
-            opts="-q -v -h -V --dir --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --dir --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,7 +567,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__config)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version show help"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -538,7 +643,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__config__subcmd__show)
-            opts="-q -v -h -V --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,7 +691,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup)
-            opts="run list show verify"
+            opts="run list show verify prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,6 +705,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__help__subcmd__backup__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -740,7 +859,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__man)
-            opts="-q -v -h -V --dir --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --dir --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,7 +897,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__restore)
-            opts="-y -q -v -h -V --target --backup --latest --key --create --clean --jobs --temp-dir --yes --allow-unverified --force-source --config --database-url --storage --output --no-progress --quiet --verbose --color --help --version"
+            opts="-y -q -v -h -V --target --backup --latest --key --create --clean --jobs --temp-dir --yes --allow-unverified --force-source --identity --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -801,6 +920,10 @@ _k12ctl() {
                     return 0
                     ;;
                 --temp-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

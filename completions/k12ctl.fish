@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_k12ctl_global_optspecs
-    string join \n config= database-url= storage= output= no-progress q/quiet v/verbose color= h/help V/version
+    string join \n config= database-url= storage= output= notify no-progress q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_k12ctl_needs_command
@@ -32,6 +32,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -43,27 +44,31 @@ complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect t
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
 json\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s q -l quiet -d 'Only print errors and results'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s h -l help -d 'Print help'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "show" -d 'Show one backup\'s manifest'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l type -d 'Backup type; only `full` is offered' -r -f -a "full\t'A complete logical dump (pg_dump custom format)'
 incremental\t'Not offered: needs WAL archiving (use pgBackRest or WAL-G for point-in-time recovery)'"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l compression-level -d 'gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l compression-level -d 'gzip level 1-9 [default: 2, chosen by measurement, see docs/BENCHMARKS.md]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l encrypt-to -d 'Encrypt the backup with age to this X25519 recipient (age1...); repeatable. Replaces backup.encrypt_to / K12CTL_ENCRYPT_TO' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l prometheus-file -d 'Write this run\'s gauges (status, duration, last success, sizes) to this file for node_exporter\'s textfile collector, replacing it atomically' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
@@ -72,6 +77,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -90,6 +96,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -103,11 +110,14 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l identity -d 'age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l prometheus-file -d 'Write this run\'s gauges (status, duration, last success, sizes) to this file for node_exporter\'s textfile collector, replacing it atomically' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l scratch-url -d 'Server to create the scratch database on [default: the server of DATABASE_URL]' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
@@ -119,21 +129,47 @@ always\t''
 never\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l latest -d 'Verify the newest completed or verified backup'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l quick -d 'Only check the stored object\'s size and SHA-256 (no restore)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-last -d 'Keep the N newest completed or verified backups' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-daily -d 'Keep the newest backup of each of the N most recent days (UTC)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-weekly -d 'Keep the newest backup of each of the N most recent ISO weeks' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-monthly -d 'Keep the newest backup of each of the N most recent months' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-within -d 'Keep every backup younger than this (e.g. 7d, 36h)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-failed-days -d 'Remove failed and verification-failed runs older than this many days [default: 30]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l abort-uploads-older-than -d 'Abort unfinished multipart uploads (debris of killed runs) older than this' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l prometheus-file -d 'Write this run\'s gauges (status, duration, last success, sizes) to this file for node_exporter\'s textfile collector, replacing it atomically' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be removed; remove nothing'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one backup\'s manifest'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l target -d 'Database to restore into, on the server of DATABASE_URL' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l backup -d 'Backup id to restore' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l key -d 'Object key (relative to the storage prefix) of a backup without a manifest, as the platform\'s old job made them (custom format or plain SQL, gzipped)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l jobs -d 'Restore with N parallel jobs through a temporary file (needs a new database: --create)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l temp-dir -d 'Directory for the temporary file of --jobs [default: $TMPDIR]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l identity -d 'age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
@@ -148,6 +184,7 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l clean -d 'Repl
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l allow-unverified -d 'Also allow backups whose verification failed'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l force-source -d 'Allow restoring into the very database the backup was taken from'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -161,6 +198,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -176,6 +214,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -192,6 +231,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand completions" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -206,6 +246,7 @@ json\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s q -l quiet -d 'Only print errors and results'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
@@ -221,4 +262,5 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subc
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'

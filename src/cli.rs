@@ -36,7 +36,7 @@ Environment:
   K12CTL_S3_FORCE_PATH_STYLE    path-style addressing (default: on with an endpoint)
   K12CTL_S3_SSE                 AES256 for server-side encryption
   K12CTL_S3_CHECKSUM            when_required (default) or when_supported
-  K12CTL_COMPRESSION_LEVEL      gzip level 1-9 (default 3)
+  K12CTL_COMPRESSION_LEVEL      gzip level 1-9 (default 2)
   K12CTL_PG_BINDIR              directory of pg_dump, pg_restore and psql
   K12CTL_OUTPUT                 human or json
   K12CTL_CONFIG                 YAML config file
@@ -213,7 +213,7 @@ pub struct BackupRunArgs {
     #[arg(long = "type", value_enum, default_value_t = BackupType::Full)]
     pub backup_type: BackupType,
 
-    /// gzip level 1-9 [default: 3, chosen by measurement, see docs/BENCHMARKS.md]
+    /// gzip level 1-9 [default: 2, chosen by measurement, see docs/BENCHMARKS.md]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub compression_level: Option<u32>,
 
