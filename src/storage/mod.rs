@@ -106,16 +106,19 @@ pub trait MultipartUpload: Send {
 
 /// S3 allows at most 10,000 parts per upload and 5 GiB per part.
 pub const MAX_PARTS: u32 = 10_000;
-const MIN_PART_SIZE: u64 = 8 * 1024 * 1024;
+/// S3's minimum part size. Memory in flight is a few parts, so the smallest
+/// allowed part keeps memory low and the same for every database below
+/// 40 GB (parts grow only when the estimate needs them to).
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Chooses part sizes for a stream whose length is not known in advance.
 ///
 /// The base size is chosen from an estimate of the stream (the database
-/// size): `estimate / 8,000`, at least 8 MiB. The first 8,000 parts use it;
+/// size): `estimate / 8,000`, at least 5 MiB. The first 8,000 parts use it;
 /// the part size then doubles at part 8,001 and again at 9,001, so the
 /// 10,000 parts hold `14,000 x base` in all: 1.75 times the estimate, and
-/// never less than 109 GiB, however wrong the estimate.
+/// never less than 68 GiB, however wrong the estimate.
 #[derive(Debug, Clone, Copy)]
 pub struct PartSizer {
     base: u64,
@@ -202,7 +205,7 @@ mod tests {
     fn small_databases_use_small_parts_and_still_have_headroom() {
         let sizer = PartSizer::for_estimate(50 * 1024 * 1024);
         assert_eq!(sizer.size_of(1), MIN_PART_SIZE);
-        assert!(sizer.capacity() > 100 * GIB);
+        assert!(sizer.capacity() > 64 * GIB);
     }
 
     #[test]
