@@ -4,15 +4,19 @@
 #   scripts/testenv.sh up       install what is missing, then start (or reuse) a throwaway
 #                               PostgreSQL 15 cluster, Redis and a single-node Garage (S3),
 #                               and write target/testenv/env
+#   scripts/testenv.sh up postgres
+#                               the same for PostgreSQL only (scripts/demo.sh); where an
+#                               earlier `up` started everything, this is `up`
 #   scripts/testenv.sh down     stop everything `up` started and remove its files (safe to
 #                               call twice)
-#   scripts/testenv.sh status   say what runs (exit 0 when all three run, 1 otherwise)
+#   scripts/testenv.sh status   say what runs (exit 0 when all that `up` started runs, 1
+#                               otherwise)
 #
 # After `up`:   . target/testenv/env && cargo test
 # The env file exports K12CTL_TEST_PG_URL, K12CTL_TEST_PG_BINDIR, K12CTL_TEST_S3_ENDPOINT,
 # K12CTL_TEST_S3_BUCKET, K12CTL_TEST_S3_REGION, K12CTL_TEST_S3_ACCESS_KEY_ID,
 # K12CTL_TEST_S3_SECRET_ACCESS_KEY, K12CTL_TEST_GARAGE_CONFIG, K12CTL_TEST_GARAGE_BIN and
-# K12CTL_TEST_REDIS_URL.
+# K12CTL_TEST_REDIS_URL; after `up postgres`, only the first two.
 #
 # Everything binds to 127.0.0.1 on free ports. State lives in target/testenv/ (override with
 # K12CTL_TESTENV_DIR); the PostgreSQL data directory lives in a /tmp/k12ctl-pg.* directory
@@ -21,10 +25,13 @@
 # Installs, when missing: postgresql + postgresql-contrib and redis-server (apt), garage
 # 2.5.0 (cargo install, 15-25 min the first time) and the AWS CLI (pip, in a venv under
 # ~/.cache/k12ctl-testenv), which checks the S3 API before `up` declares success.
+# `up postgres` installs only the PostgreSQL packages.
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STATE="${K12CTL_TESTENV_DIR:-$ROOT/target/testenv}"
+# Absolute: the servers run from other working directories.
+STATE="$(realpath -m -- "$STATE")"
 ENV_FILE="$STATE/env"
 
 PG_BINDIR=/usr/lib/postgresql/15/bin
@@ -51,6 +58,8 @@ AWSCLI_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/k12ctl-testenv/awscli-$AWSCLI_VERSI
 PORT_MIN=20000
 PORT_SPAN=12000
 
+ALL_SERVICES="postgres redis garage"
+SERVICES=$ALL_SERVICES # what this `up` brings up: $ALL_SERVICES or postgres
 GARAGE_BIN=""
 AWS_BIN=""
 APT_UPDATED=0
@@ -213,20 +222,22 @@ ensure_installed() {
     pkgs+=(postgresql)
   fi
   if [[ ! -x $PG_BINDIR/pgbench ]]; then pkgs+=(postgresql-contrib); fi
-  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-    pkgs+=(redis-server redis-tools)
-  fi
-  if ! find_garage; then
-    need_garage=1
-    command -v cargo >/dev/null 2>&1 || die "garage $GARAGE_VERSION is missing and cargo is not on PATH"
-    command -v cc >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
-  fi
-  if ! find_aws; then
-    need_aws=1
-    if ! command -v python3 >/dev/null 2>&1; then
-      pkgs+=(python3 python3-venv)
-    elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-      pkgs+=(python3-venv)
+  if [[ $SERVICES == "$ALL_SERVICES" ]]; then
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+      pkgs+=(redis-server redis-tools)
+    fi
+    if ! find_garage; then
+      need_garage=1
+      command -v cargo >/dev/null 2>&1 || die "garage $GARAGE_VERSION is missing and cargo is not on PATH"
+      command -v cc >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
+    fi
+    if ! find_aws; then
+      need_aws=1
+      if ! command -v python3 >/dev/null 2>&1; then
+        pkgs+=(python3 python3-venv)
+      elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        pkgs+=(python3-venv)
+      fi
     fi
   fi
 
@@ -557,15 +568,18 @@ write_env() {
     printf '# Written by scripts/testenv.sh up; load with: . %q\n' "$ENV_FILE"
     printf 'export %s=%q\n' \
       K12CTL_TEST_PG_URL "$(pg_url "$(state_get pg.port)")" \
-      K12CTL_TEST_PG_BINDIR "$PG_BINDIR" \
-      K12CTL_TEST_S3_ENDPOINT "http://127.0.0.1:$(state_get garage.s3port)" \
-      K12CTL_TEST_S3_BUCKET "$S3_BUCKET" \
-      K12CTL_TEST_S3_REGION "$S3_REGION" \
-      K12CTL_TEST_S3_ACCESS_KEY_ID "$S3_ACCESS_KEY_ID" \
-      K12CTL_TEST_S3_SECRET_ACCESS_KEY "$S3_SECRET_ACCESS_KEY" \
-      K12CTL_TEST_GARAGE_CONFIG "$GARAGE_CONFIG" \
-      K12CTL_TEST_GARAGE_BIN "$GARAGE_BIN" \
-      K12CTL_TEST_REDIS_URL "redis://127.0.0.1:$(state_get redis.port)"
+      K12CTL_TEST_PG_BINDIR "$PG_BINDIR"
+    if [[ $SERVICES == "$ALL_SERVICES" ]]; then
+      printf 'export %s=%q\n' \
+        K12CTL_TEST_S3_ENDPOINT "http://127.0.0.1:$(state_get garage.s3port)" \
+        K12CTL_TEST_S3_BUCKET "$S3_BUCKET" \
+        K12CTL_TEST_S3_REGION "$S3_REGION" \
+        K12CTL_TEST_S3_ACCESS_KEY_ID "$S3_ACCESS_KEY_ID" \
+        K12CTL_TEST_S3_SECRET_ACCESS_KEY "$S3_SECRET_ACCESS_KEY" \
+        K12CTL_TEST_GARAGE_CONFIG "$GARAGE_CONFIG" \
+        K12CTL_TEST_GARAGE_BIN "$GARAGE_BIN" \
+        K12CTL_TEST_REDIS_URL "redis://127.0.0.1:$(state_get redis.port)"
+    fi
   } >"$tmpf"
   mv -f -- "$tmpf" "$ENV_FILE"
   log "wrote $ENV_FILE"
@@ -588,16 +602,25 @@ lock_state() {
 }
 
 cmd_up() {
-  local t0
+  local t0 ready="all services"
   t0=$(now_ms)
   lock_state
+  # What an earlier `up` started stays up, and in the env file.
+  if [[ $(state_get services) == "$ALL_SERVICES" ]]; then SERVICES=$ALL_SERVICES; fi
   ensure_installed
-  log "tools: $PG_BINDIR, $(command -v redis-server), $GARAGE_BIN, $AWS_BIN"
-  pg_up
-  redis_up
-  garage_up
+  if [[ $SERVICES == "$ALL_SERVICES" ]]; then
+    log "tools: $PG_BINDIR, $(command -v redis-server), $GARAGE_BIN, $AWS_BIN"
+    pg_up
+    redis_up
+    garage_up
+  else
+    log "tools: $PG_BINDIR"
+    pg_up
+    ready="postgres (only)"
+  fi
+  state_set services "$SERVICES"
   write_env
-  log "up: all services ready ($(took "$t0")); stop them with scripts/testenv.sh down"
+  log "up: $ready ready ($(took "$t0")); stop them with scripts/testenv.sh down"
 }
 
 cmd_down() {
@@ -621,7 +644,8 @@ cmd_down() {
 }
 
 cmd_status() {
-  local ok=0 tmp
+  local ok=0 tmp started
+  started=$(state_get services)
   find_garage || true
   if pg_alive; then
     tmp=$(state_get pg.tmpdir)
@@ -630,30 +654,37 @@ cmd_status() {
     say "postgres: not running"
     ok=1
   fi
-  if redis_alive; then
-    say "redis: running on 127.0.0.1:$(state_get redis.port), pid $(state_get redis.pid)"
+  if [[ -n $started && $started != "$ALL_SERVICES" ]]; then
+    say "redis, garage: not started (scripts/testenv.sh up $started)"
   else
-    say "redis: not running"
-    ok=1
-  fi
-  if garage_alive; then
-    say "garage: running, S3 on 127.0.0.1:$(state_get garage.s3port), pid $(state_get garage.pid) (config $GARAGE_CONFIG, log $GARAGE_LOG)"
-  else
-    say "garage: not running"
-    ok=1
+    if redis_alive; then
+      say "redis: running on 127.0.0.1:$(state_get redis.port), pid $(state_get redis.pid)"
+    else
+      say "redis: not running"
+      ok=1
+    fi
+    if garage_alive; then
+      say "garage: running, S3 on 127.0.0.1:$(state_get garage.s3port), pid $(state_get garage.pid) (config $GARAGE_CONFIG, log $GARAGE_LOG)"
+    else
+      say "garage: not running"
+      ok=1
+    fi
   fi
   if [[ -f $ENV_FILE ]]; then say "env file: $ENV_FILE"; fi
   return "$ok"
 }
 
 usage() {
-  printf 'usage: %s up|down|status\n' "$0" >&2
+  printf 'usage: %s up [postgres]|down|status\n' "$0" >&2
   exit 2
 }
 
-[[ $# -eq 1 ]] || usage
-case $1 in
+case "$*" in
 up) cmd_up ;;
+"up postgres")
+  SERVICES=postgres
+  cmd_up
+  ;;
 down) cmd_down ;;
 status) cmd_status ;;
 *) usage ;;

@@ -162,7 +162,6 @@ async fn restore_and_compare(
     reader: crate::storage::ObjectReader,
 ) -> Result<(Option<Failure>, BTreeMap<String, TableCheck>)> {
     let m = req.manifest;
-    req.progress.phase("restoring into a scratch database");
     let (chunks, reader) = spawn_reader(
         reader,
         Decode::Gzip,

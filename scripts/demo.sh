@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# scripts/demo.sh: k12ctl's main job on an embedded default (README, "Set-up: the two commands").
+#
+#   scripts/demo.sh
+#
+# 1. Starts a throwaway PostgreSQL 15 cluster with `scripts/testenv.sh up postgres` (installing
+#    PostgreSQL with apt-get when it is missing), in its own state directory target/demo-env/,
+#    so it never touches a test environment in target/testenv/.
+# 2. Builds k12ctl (cargo build --release --locked) and loads schema/lms.sql and
+#    schema/sample-data.sql into a new database k12_demo.
+# 3. Runs `k12ctl backup run`, `backup list` and `backup show latest` into file:// storage in
+#    target/demo-backups/ (emptied first), with DATABASE_URL in the environment.
+# 4. Proves the backup with stock tools only: gunzip | pg_restore into k12_demo_restored, the
+#    same row count in every table as k12_demo had and as the manifest says, and
+#    scripts/check-counters.sql returning no rows.
+# 5. Proves it with k12ctl too: `backup verify --latest`, then `restore --latest` into
+#    k12_demo_copy.
+# 6. Stops the cluster on exit, unless K12CTL_KEEP_DEMO=1 (the next run then reuses it; stop it
+#    with K12CTL_TESTENV_DIR=target/demo-env scripts/testenv.sh down).
+#
+# The backup stays in target/demo-backups/. k12ctl runs on its defaults: the caller's K12CTL_*,
+# PG* and DATABASE_URL variables, ./.env and k12ctl config files are ignored. Needs no terminal.
+# Each step is one `step "heading" command...` line below; add new ones the same way.
+set -euo pipefail
+
+KEEP_DEMO=${K12CTL_KEEP_DEMO:-0}
+# Only the demo's own settings, whatever the caller's shell has.
+while read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(K12CTL_|PG|DATABASE_URL$)' || true)
+
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd -- "$ROOT"
+export K12CTL_TESTENV_DIR="$ROOT/target/demo-env"
+BACKUPS="$ROOT/target/demo-backups"
+WORK="$K12CTL_TESTENV_DIR/k12ctl" # k12ctl's working directory: no .env, an empty k12ctl.yaml
+CARGO_BIN="${CARGO:-cargo}"
+if ! command -v "$CARGO_BIN" >/dev/null 2>&1 && [[ -x $HOME/.cargo/bin/cargo ]]; then
+  CARGO_BIN=$HOME/.cargo/bin/cargo
+fi
+SOURCE_DB=k12_demo
+RESTORED_DB=k12_demo_restored
+COPY_DB=k12_demo_copy
+
+K12CTL_BIN=""   # set by build_k12ctl
+PG_BINDIR=""    # set by start_postgres
+DEMO_DATABASE_URL=""
+BACKUP_FILE=""  # set by locate_backup
+MANIFEST_JSON=""
+declare -A SOURCE_COUNTS=() # table -> rows in k12_demo before the backup
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+now_ms() { date +%s%3N; }
+took() {
+  local ms=$(($(now_ms) - $1))
+  printf '%d.%ds' $((ms / 1000)) $(((ms % 1000) / 100))
+}
+T0=$(now_ms)
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then BOLD=$'\e[1m' RESET=$'\e[0m'; else BOLD="" RESET=""; fi
+heading() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$RESET"; }
+say() { printf '    %s\n' "$*"; }
+fail() {
+  printf 'demo: error: %s\n' "$*" >&2
+  return 1
+}
+
+# step HEADING CMD...: print the heading, run CMD; a failure stops the demo (set -e), and the
+# EXIT trap names the step.
+CURRENT_STEP=""
+step() {
+  CURRENT_STEP=$1
+  shift
+  heading "$CURRENT_STEP"
+  "$@"
+  CURRENT_STEP=""
+}
+
+# k12ctl ARGS...: the freshly built binary on the demo database and storage. DATABASE_URL goes
+# through the environment, never the command line.
+k12ctl() {
+  (cd -- "$WORK" && DATABASE_URL=$DEMO_DATABASE_URL "$K12CTL_BIN" "$@")
+}
+# psql on the demo cluster (connection from the PG* variables set by start_postgres).
+psql_demo() {
+  PGOPTIONS='-c client_min_messages=warning' "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+testenv() { "$ROOT/scripts/testenv.sh" "$@"; }
+
+finish() {
+  local rc=$?
+  trap - EXIT
+  if [[ $rc -ne 0 ]]; then
+    printf '\ndemo: FAILED%s (exit code %d)\n' "${CURRENT_STEP:+ at: $CURRENT_STEP}" "$rc" >&2
+  fi
+  if [[ $KEEP_DEMO == 1 ]]; then
+    heading "K12CTL_KEEP_DEMO=1: PostgreSQL keeps running"
+    say "connect: . target/demo-env/env (K12CTL_TEST_PG_URL); databases $SOURCE_DB, $RESTORED_DB"
+    say "stop it: K12CTL_TESTENV_DIR=target/demo-env scripts/testenv.sh down"
+  else
+    heading "Stop PostgreSQL (scripts/testenv.sh down)"
+    testenv down || {
+      printf 'demo: warning: scripts/testenv.sh down failed\n' >&2
+      [[ $rc -ne 0 ]] || rc=1
+    }
+  fi
+  if [[ $rc -eq 0 ]]; then
+    printf '\ndemo: done in %s; the backup stays in target/demo-backups/\n' "$(took "$T0")"
+  fi
+  exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------
+# steps
+
+start_postgres() {
+  local url re='^postgres://([^:@/]+):([^@/]+)@([^:@/]+):([0-9]+)/'
+  testenv up postgres
+  # shellcheck source=/dev/null
+  . "$K12CTL_TESTENV_DIR/env"
+  url=$K12CTL_TEST_PG_URL
+  PG_BINDIR=$K12CTL_TEST_PG_BINDIR
+  [[ $url =~ $re ]] || fail "unexpected K12CTL_TEST_PG_URL in $K12CTL_TESTENV_DIR/env"
+  export PGUSER=${BASH_REMATCH[1]} PGPASSWORD=${BASH_REMATCH[2]} PGHOST=${BASH_REMATCH[3]}
+  export PGPORT=${BASH_REMATCH[4]} PGDATABASE=postgres PGCONNECT_TIMEOUT=10
+  DEMO_DATABASE_URL=${url%/*}/$SOURCE_DB
+  # k12ctl: pg_dump of the server's major version, no config file (and no ./.env).
+  mkdir -p -- "$WORK"
+  : >"$WORK/k12ctl.yaml"
+  export K12CTL_PG_BINDIR=$PG_BINDIR K12CTL_CONFIG="$WORK/k12ctl.yaml"
+}
+
+build_k12ctl() {
+  local out t0
+  t0=$(now_ms)
+  command -v "$CARGO_BIN" >/dev/null 2>&1 ||
+    fail "cargo not found: install the Rust toolchain (https://rustup.rs)"
+  # Diagnostics go to stderr as usual; stdout has the JSON messages naming the binary.
+  out=$("$CARGO_BIN" build --release --locked --quiet --bin k12ctl \
+    --message-format=json-render-diagnostics)
+  K12CTL_BIN=$(sed -n 's/.*"executable":"\([^"]*\/k12ctl\)".*/\1/p' <<<"$out" | tail -n 1)
+  [[ -n $K12CTL_BIN && -x $K12CTL_BIN ]] || fail "cargo build did not name the k12ctl binary"
+  say "$K12CTL_BIN ($("$K12CTL_BIN" --version), cargo took $(took "$t0"))"
+}
+
+# recreate_db NAME: an empty database NAME (dropped first if an earlier run left it).
+recreate_db() {
+  psql_demo -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+}
+
+# count_rows DB: "schema.table rows" for every table of DB, exact (count(*)), sorted.
+count_rows() {
+  psql_demo -d "$1" -A -t -F ' ' <<'SQL'
+SELECT format('%s.%s', n.nspname, c.relname),
+       (xpath('/row/n/text()',
+              query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname),
+                           false, true, '')))[1]::text::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%'
+ORDER BY 1;
+SQL
+}
+
+load_sample_district() {
+  local counts table n total=0
+  recreate_db "$SOURCE_DB"
+  psql_demo -d "$SOURCE_DB" -f schema/lms.sql
+  psql_demo -d "$SOURCE_DB" -f schema/sample-data.sql
+  # The source's row counts now, before k12ctl runs: the backup must hold exactly these.
+  counts=$(count_rows "$SOURCE_DB")
+  while read -r table n; do
+    [[ -n $table ]] || continue
+    SOURCE_COUNTS[$table]=$n
+    total=$((total + n))
+  done <<<"$counts"
+  say "$SOURCE_DB: ${SOURCE_COUNTS[public.tenants]} districts, ${SOURCE_COUNTS[public.schools]} schools," \
+    "${SOURCE_COUNTS[public.users]} users, ${SOURCE_COUNTS[public.courses]} courses," \
+    "${SOURCE_COUNTS[public.enrollments]} enrollments ($total rows in ${#SOURCE_COUNTS[@]} tables)"
+}
+
+empty_storage() {
+  rm -rf -- "$BACKUPS"
+  mkdir -p -- "$BACKUPS"
+  export K12CTL_STORAGE="file://$BACKUPS"
+  say "K12CTL_STORAGE=$K12CTL_STORAGE"
+}
+
+# The newest backup's manifest (k12ctl's JSON output) and its file in the storage directory.
+locate_backup() {
+  local key
+  MANIFEST_JSON=$(k12ctl backup show latest --output json)
+  key=$(json_query "SELECT (:'json')::jsonb ->> 'object_key'")
+  BACKUP_FILE="$BACKUPS/$key"
+  [[ -f $BACKUP_FILE ]] || fail "the manifest names $key, but $BACKUP_FILE does not exist"
+  say "backup:   $BACKUP_FILE ($(numfmt --to=iec-i --suffix=B --format=%.1f "$(stat -c %s -- "$BACKUP_FILE")"))"
+  say "manifest: ${BACKUP_FILE%.dump.gz}.manifest.json"
+  say "It is gzip around a pg_dump custom-format archive: stock PostgreSQL tools restore it"
+  say "without k12ctl, into an empty database (pg_restore 15 or newer):"
+  say "  createdb k12_restored"
+  say "  gunzip -c $BACKUP_FILE | pg_restore --no-owner -d k12_restored"
+  say "The next steps do exactly that, and check the result."
+}
+
+# json_query SQL: run SQL, in which :'json' is the manifest, and print the result.
+json_query() {
+  psql_demo -A -t -F ' ' -v json="$MANIFEST_JSON" <<<"$1"
+}
+
+restore_with_stock_tools() {
+  recreate_db "$RESTORED_DB"
+  say "\$ gunzip -c $BACKUP_FILE | pg_restore --no-owner --exit-on-error -d $RESTORED_DB"
+  gunzip -c -- "$BACKUP_FILE" | "$PG_BINDIR/pg_restore" --no-owner --exit-on-error -d "$RESTORED_DB"
+}
+
+compare_row_counts() {
+  local table n differ=0 mark src man rst manifest_counts restored_counts
+  local -A manifest=() restored=() all=()
+  manifest_counts=$(json_query \
+    "SELECT key, value FROM jsonb_each_text((:'json')::jsonb -> 'table_row_counts') ORDER BY key")
+  restored_counts=$(count_rows "$RESTORED_DB")
+  while read -r table n; do [[ -z $table ]] || manifest[$table]=$n; done <<<"$manifest_counts"
+  while read -r table n; do [[ -z $table ]] || restored[$table]=$n; done <<<"$restored_counts"
+  for table in "${!SOURCE_COUNTS[@]}" "${!manifest[@]}" "${!restored[@]}"; do all[$table]=1; done
+  printf '    %-28s %15s %10s %18s\n' TABLE "$SOURCE_DB" MANIFEST "$RESTORED_DB"
+  while read -r table; do
+    src=${SOURCE_COUNTS[$table]:--} man=${manifest[$table]:--} rst=${restored[$table]:--}
+    if [[ $src == "$man" && $src == "$rst" ]]; then
+      mark=""
+    else
+      mark="  <-- differs"
+      differ=$((differ + 1))
+    fi
+    printf '    %-28s %15s %10s %18s%s\n' "$table" "$src" "$man" "$rst" "$mark"
+  done < <(printf '%s\n' "${!all[@]}" | LC_ALL=C sort)
+  [[ $differ -eq 0 ]] || fail "$differ table(s) differ between $SOURCE_DB, the manifest and $RESTORED_DB"
+  say "every table has the same row count in $SOURCE_DB as backed up, the manifest and $RESTORED_DB"
+  # Not compared with k12_demo as it is now: k12ctl recorded this run in backup_records, after
+  # taking its snapshot.
+  n=$(psql_demo -d "$SOURCE_DB" -A -t -c 'SELECT count(*) FROM public.backup_records')
+  say "(k12ctl recorded this run in $SOURCE_DB.backup_records for the platform's admin pages, after"
+  say "taking its snapshot: that table has $n rows now, the backup ${SOURCE_COUNTS[public.backup_records]})"
+}
+
+check_counters() {
+  local rows
+  rows=$(psql_demo -d "$RESTORED_DB" -A -t -F ' | ' -f scripts/check-counters.sql)
+  if [[ -n $rows ]]; then
+    printf '%s\n' "$rows" | sed 's/^/    /'
+    fail "counter caches in $RESTORED_DB differ from the real counts (rows above)"
+  fi
+  say "no rows: every counter cache in $RESTORED_DB equals the real count"
+}
+
+restore_with_k12ctl() {
+  psql_demo -c "DROP DATABASE IF EXISTS $COPY_DB WITH (FORCE)"
+  # --yes: the demo runs without a terminal to type the confirmation at.
+  k12ctl restore --latest --target "$COPY_DB" --create --yes
+}
+
+# ---------------------------------------------------------------------------------------
+# the demo
+
+# Signals end the script through `exit`, so that the EXIT trap stops PostgreSQL.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap finish EXIT
+
+step "Empty the backup storage target/demo-backups/" empty_storage
+step "Start a throwaway PostgreSQL 15 (scripts/testenv.sh up postgres)" start_postgres
+step "Build k12ctl (cargo build --release --locked; the first build takes a few minutes)" build_k12ctl
+step "Create $SOURCE_DB: the platform schema and a sample school district" load_sample_district
+step "Back up $SOURCE_DB: k12ctl backup run" k12ctl backup run
+step "The catalog: k12ctl backup list" k12ctl backup list
+step "The newest backup's manifest: k12ctl backup show latest" k12ctl backup show latest
+step "Where the backup is, and how to restore it without k12ctl" locate_backup
+step "Restore it with stock tools into $RESTORED_DB" restore_with_stock_tools
+step "Compare row counts: $SOURCE_DB before the backup, the manifest, $RESTORED_DB" compare_row_counts
+step "Check the counter caches of $RESTORED_DB (scripts/check-counters.sql)" check_counters
+step "Prove it restores: k12ctl backup verify --latest (checksum, scratch restore, row counts)" \
+  k12ctl backup verify --latest
+step "Restore it with k12ctl into $COPY_DB: k12ctl restore --latest --target $COPY_DB --create" \
+  restore_with_k12ctl
