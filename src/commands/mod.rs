@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod health;
 pub mod packaging;
 pub mod restore;
 pub mod verify;
@@ -66,6 +67,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
         }
         Command::Backup(BackupCommand::Verify(args)) => verify::run(ctx, args).await,
         Command::Restore(args) => restore::run(ctx, args).await,
+        Command::Health(args) => health::run(ctx, args).await,
         Command::Config(ConfigCommand::Show) => config::show(ctx),
         Command::Completions(args) => packaging::completions(args),
         Command::Man(args) => packaging::man(args),

@@ -1,0 +1,214 @@
+//! The report as Prometheus gauges, in the text exposition format, for
+//! node_exporter's textfile collector. Values are in base units (seconds,
+//! not milliseconds or hours). The file is replaced atomically: written to a
+//! temporary file in the same directory, synced, then renamed over the old
+//! one, so the collector never reads half a file.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::thresholds::Metric;
+use super::{HealthReport, Status};
+
+/// The name and scale of a metric's gauge.
+fn gauge(metric: Metric) -> (&'static str, f64, &'static str) {
+    match metric {
+        Metric::DbConnectionPool => (
+            "k12ctl_db_connection_pool_percent",
+            1.0,
+            "Client connections in use, percent of max_connections.",
+        ),
+        Metric::DbResponseTime => (
+            "k12ctl_db_response_time_seconds",
+            0.001,
+            "Round trip of SELECT 1.",
+        ),
+        Metric::RedisResponseTime => (
+            "k12ctl_redis_response_time_seconds",
+            0.001,
+            "Round trip of a Redis PING.",
+        ),
+        Metric::MemoryUsagePercent => (
+            "k12ctl_redis_memory_usage_percent",
+            1.0,
+            "Redis used_memory, percent of maxmemory (of the host's memory when unset).",
+        ),
+        Metric::SidekiqQueueDepth => (
+            "k12ctl_sidekiq_queue_depth",
+            1.0,
+            "Jobs waiting in all Sidekiq queues.",
+        ),
+        Metric::SidekiqLatency => (
+            "k12ctl_sidekiq_latency_seconds",
+            1.0,
+            "How long the oldest waiting Sidekiq job has waited.",
+        ),
+        Metric::SidekiqRetrySize => (
+            "k12ctl_sidekiq_retry_size",
+            1.0,
+            "Jobs in Sidekiq's retry set.",
+        ),
+        Metric::SidekiqDeadSize => (
+            "k12ctl_sidekiq_dead_size",
+            1.0,
+            "Jobs in Sidekiq's dead set.",
+        ),
+        Metric::BackupAgeHours => (
+            "k12ctl_backup_age_seconds",
+            3600.0,
+            "Age of the newest completed or verified backup (+Inf: none).",
+        ),
+        Metric::BackupVerifiedAgeHours => (
+            "k12ctl_backup_verified_age_seconds",
+            3600.0,
+            "Age of the newest verified backup (+Inf: none).",
+        ),
+        Metric::BackupsFailed30d => (
+            "k12ctl_backups_failed_30d",
+            1.0,
+            "Failed backup runs started in the last 30 days.",
+        ),
+    }
+}
+
+/// 0 healthy, 1 warning, 2 critical: the exit-code convention.
+fn status_value(s: Status) -> Option<u8> {
+    match s {
+        Status::Skipped => None,
+        Status::Healthy => Some(0),
+        Status::Warning => Some(1),
+        Status::Critical => Some(2),
+    }
+}
+
+fn number(v: f64) -> String {
+    if v == f64::INFINITY {
+        "+Inf".to_owned()
+    } else {
+        // Drop float noise from the unit conversion (0.00123 not 0.0012300000000000002).
+        let s = format!("{v:.6}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s.is_empty() || s == "-" {
+            "0".to_owned()
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+fn header(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}
+
+/// The exposition text. Skipped checks and metrics that were not measured
+/// are left out rather than reported as zero.
+pub fn render(report: &HealthReport) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "k12ctl_health_status",
+        "Overall health: 0 healthy, 1 warning, 2 critical.",
+    );
+    let overall = status_value(report.overall).unwrap_or(0);
+    let _ = writeln!(out, "k12ctl_health_status {overall}");
+    header(
+        &mut out,
+        "k12ctl_health_check_status",
+        "Status of one check: 0 healthy, 1 warning, 2 critical (skipped checks are absent).",
+    );
+    for (name, check) in &report.checks {
+        if let Some(v) = status_value(check.status) {
+            let _ = writeln!(out, "k12ctl_health_check_status{{check=\"{name}\"}} {v}");
+        }
+    }
+    header(
+        &mut out,
+        "k12ctl_health_check_latency_seconds",
+        "How long the probe of one check took.",
+    );
+    for (name, check) in &report.checks {
+        if let (Some(ms), Some(_)) = (check.latency_ms, status_value(check.status)) {
+            let v = number(ms / 1000.0);
+            let _ = writeln!(out, "k12ctl_health_check_latency_seconds{{check=\"{name}\"}} {v}");
+        }
+    }
+    for (metric, value) in &report.metrics {
+        let Some(value) = value else { continue };
+        let (name, scale, help) = gauge(*metric);
+        header(&mut out, name, help);
+        let _ = writeln!(out, "{name} {}", number(value * scale));
+    }
+    header(
+        &mut out,
+        "k12ctl_health_last_run_timestamp_seconds",
+        "When these values were measured (Unix time).",
+    );
+    let _ = writeln!(
+        out,
+        "k12ctl_health_last_run_timestamp_seconds {}",
+        report.timestamp.timestamp()
+    );
+    out
+}
+
+/// Replace `path` with `text`: temp file in the same directory, fsync,
+/// rename. Readable by the collector (mode 0644).
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    // node_exporter reads only *.prom files: a leftover temp file is ignored.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", file_name.to_string_lossy()))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .and_then(|()| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
+        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_exposition_friendly() {
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(0.00123), "0.00123");
+        assert_eq!(number(108000.0), "108000");
+        assert_eq!(number(0.0), "0");
+    }
+
+    #[test]
+    fn the_file_is_replaced_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k12ctl.prom");
+        write_atomically(&path, "a 1\n").unwrap();
+        let first = std::fs::metadata(&path).unwrap().ino();
+        write_atomically(&path, "a 2\n").unwrap();
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), first);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+    }
+}
