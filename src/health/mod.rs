@@ -181,6 +181,7 @@ pub struct HealthReport {
     pub timestamp: DateTime<Utc>,
     pub overall: Status,
     pub checks: BTreeMap<CheckName, CheckResult>,
+    #[serde(serialize_with = "metric_values")]
     pub metrics: BTreeMap<Metric, Option<f64>>,
     #[serde(skip)]
     pub thresholds: Thresholds,
@@ -192,6 +193,24 @@ impl HealthReport {
         let value = self.metrics.get(&metric).copied().flatten()?;
         Some(self.thresholds.get(metric).evaluate(value))
     }
+}
+
+/// Counts as JSON integers, the rest as numbers; infinity ("none found")
+/// and unmeasured values as `null`.
+fn metric_values<S: serde::Serializer>(
+    metrics: &BTreeMap<Metric, Option<f64>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(metrics.len()))?;
+    for (metric, value) in metrics {
+        match value.filter(|v| v.is_finite()) {
+            Some(v) if metric.is_count() => map.serialize_entry(metric, &(v as u64))?,
+            Some(v) => map.serialize_entry(metric, &v)?,
+            None => map.serialize_entry(metric, &None::<f64>)?,
+        }
+    }
+    map.end()
 }
 
 /// A configuration error (exit 3 in `health`) when `REDIS_URL` cannot be
@@ -265,11 +284,17 @@ async fn timed(name: CheckName, plan: &HealthPlan) -> (Finding, Option<Duration>
 
 /// Apply the thresholds: the check is as bad as its worst metric.
 fn judge(finding: Finding, elapsed: Option<Duration>, thresholds: &Thresholds) -> CheckResult {
-    let mut status = finding.status.unwrap_or(Status::Healthy);
+    let own = finding.status.unwrap_or(Status::Healthy);
+    let mut status = own;
     let mut notes = Vec::new();
     for (metric, value) in &finding.metrics {
         let t = thresholds.get(*metric);
         let verdict = t.evaluate(*value);
+        status = status.max(verdict);
+        // A failed check already says why; its missing values add nothing.
+        if own == Status::Critical {
+            continue;
+        }
         if let Some(level) = t.level(verdict) {
             let unit = metric.unit();
             notes.push(format!(
@@ -280,13 +305,15 @@ fn judge(finding: Finding, elapsed: Option<Duration>, thresholds: &Thresholds) -
                 verdict.as_str()
             ));
         }
-        status = status.max(verdict);
     }
     let mut detail = finding.detail;
     if !notes.is_empty() {
         detail = format!("{detail} ({})", notes.join(", "));
     }
-    let latency = finding.latency.or(elapsed);
+    let latency = match status {
+        Status::Skipped => None,
+        _ => finding.latency.or(elapsed),
+    };
     CheckResult {
         status,
         latency_ms: latency.map(|d| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),

@@ -83,6 +83,17 @@ impl Metric {
         }
     }
 
+    /// Whether the value is a number of things (shown as an integer).
+    pub fn is_count(self) -> bool {
+        matches!(
+            self,
+            Self::SidekiqQueueDepth
+                | Self::SidekiqRetrySize
+                | Self::SidekiqDeadSize
+                | Self::BackupsFailed30d
+        )
+    }
+
     /// The check that measures it.
     pub fn check(self) -> CheckName {
         match self {

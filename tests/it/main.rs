@@ -7,4 +7,5 @@ mod backup;
 mod cli;
 mod common;
 mod errors;
+mod health;
 mod restore;
