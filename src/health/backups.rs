@@ -97,7 +97,12 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn manifest(id: &str, status: BackupStatus, hours_ago: i64, now: DateTime<Utc>) -> BackupManifest {
+    fn manifest(
+        id: &str,
+        status: BackupStatus,
+        hours_ago: i64,
+        now: DateTime<Utc>,
+    ) -> BackupManifest {
         let started = now - Duration::hours(hours_ago);
         BackupManifest {
             format_version: 1,

@@ -26,7 +26,8 @@ pub(super) async fn run(name: CheckName, plan: &HealthPlan) -> Result<Finding> {
         },
         CheckName::Sidekiq => match &plan.redis_url {
             Some(url) => {
-                let mut conn = redis_connection(url.expose(), plan.settings.timeout_for(name)).await?;
+                let mut conn =
+                    redis_connection(url.expose(), plan.settings.timeout_for(name)).await?;
                 sidekiq::check(&mut conn, plan.settings.sidekiq_namespace.as_deref()).await
             }
             None => Ok(Finding::skipped("not configured (REDIS_URL)")),
@@ -64,9 +65,7 @@ async fn database(info: &db::ConnInfo) -> Result<Finding> {
             &[],
         )
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("cannot count connections: {}", db::describe_error(&e))
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot count connections: {}", db::describe_error(&e)))?;
     let (in_use, max): (i64, i64) = (row.get(0), row.get(1));
     let pool = in_use as f64 * 100.0 / max.max(1) as f64;
     Ok(Finding {

@@ -246,7 +246,11 @@ pub async fn run(plan: Arc<HealthPlan>) -> HealthReport {
             }
         };
         for m in Metric::ALL.iter().filter(|m| m.check() == name) {
-            let value = finding.metrics.iter().find(|(k, _)| k == m).map(|(_, v)| *v);
+            let value = finding
+                .metrics
+                .iter()
+                .find(|(k, _)| k == m)
+                .map(|(_, v)| *v);
             metrics.insert(*m, value);
         }
         checks.insert(name, judge(finding, elapsed, &plan.settings.thresholds));
@@ -301,7 +305,11 @@ fn judge(finding: Finding, elapsed: Option<Duration>, thresholds: &Thresholds) -
                 "{} {}{}: {} at {level} {unit}",
                 metric.name(),
                 show_value(*value),
-                if value.is_finite() { format!(" {unit}") } else { String::new() },
+                if value.is_finite() {
+                    format!(" {unit}")
+                } else {
+                    String::new()
+                },
                 verdict.as_str()
             ));
         }

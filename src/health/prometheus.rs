@@ -133,7 +133,10 @@ pub fn render(report: &HealthReport) -> String {
     for (name, check) in &report.checks {
         if let (Some(ms), Some(_)) = (check.latency_ms, status_value(check.status)) {
             let v = number(ms / 1000.0);
-            let _ = writeln!(out, "k12ctl_health_check_latency_seconds{{check=\"{name}\"}} {v}");
+            let _ = writeln!(
+                out,
+                "k12ctl_health_check_latency_seconds{{check=\"{name}\"}} {v}"
+            );
         }
     }
     for (metric, value) in &report.metrics {

@@ -104,7 +104,10 @@ impl HealthSettings {
                 .iter()
                 .map(|(m, t)| format!("{} {}/{}", m.name(), level(t.warning), level(t.critical)))
                 .collect();
-            out.push_str(&format!("; thresholds {} (others default)", list.join(", ")));
+            out.push_str(&format!(
+                "; thresholds {} (others default)",
+                list.join(", ")
+            ));
         }
         out
     }
@@ -133,10 +136,7 @@ mod tests {
             Duration::from_millis(500)
         );
         assert_eq!(s.sidekiq_namespace.as_deref(), Some("k12"));
-        assert_eq!(
-            s.thresholds.get(Metric::SidekiqLatency).warning,
-            Some(30.0)
-        );
+        assert_eq!(s.thresholds.get(Metric::SidekiqLatency).warning, Some(30.0));
     }
 
     #[test]

@@ -65,24 +65,22 @@ pub async fn read(conn: &mut MultiplexedConnection, ns: Option<&str>) -> Result<
     }
     pipe.cmd("ZCARD").arg(key("retry"));
     pipe.cmd("ZCARD").arg(key("dead"));
-    let (per_queue, sets): (Vec<(u64, Option<String>)>, (u64, u64)) = {
-        let values: Vec<redis::Value> = pipe
-            .query_async(conn)
-            .await
-            .context("cannot read the Sidekiq queues")?;
-        parse_pipeline(values, queues.len())?
-    };
+    let values: Vec<redis::Value> = pipe
+        .query_async(conn)
+        .await
+        .context("cannot read the Sidekiq queues")?;
+    let replies = parse_pipeline(values, queues.len())?;
     let now = Utc::now().timestamp_micros() as f64 / 1e6;
     let mut stats = SidekiqStats {
         queues: queues.len(),
-        depth: per_queue.iter().map(|(n, _)| n).sum(),
+        depth: replies.queues.iter().map(|q| q.len).sum(),
         latency: 0.0,
         oldest_queue: None,
-        retry: sets.0,
-        dead: sets.1,
+        retry: replies.retry,
+        dead: replies.dead,
     };
-    for (q, (_, oldest)) in queues.iter().zip(&per_queue) {
-        let Some(job) = oldest else { continue };
+    for (q, head) in queues.iter().zip(&replies.queues) {
+        let Some(job) = &head.oldest else { continue };
         let waited = enqueued_at(job).map(|t| (now - t).max(0.0)).unwrap_or(0.0);
         if stats.oldest_queue.is_none() || waited > stats.latency {
             stats.latency = waited;
@@ -92,10 +90,20 @@ pub async fn read(conn: &mut MultiplexedConnection, ns: Option<&str>) -> Result<
     Ok(stats)
 }
 
-fn parse_pipeline(
-    values: Vec<redis::Value>,
-    queues: usize,
-) -> Result<(Vec<(u64, Option<String>)>, (u64, u64))> {
+/// One queue's length and its oldest job.
+struct QueueHead {
+    len: u64,
+    oldest: Option<String>,
+}
+
+/// The pipeline's replies, in the order the commands were sent.
+struct Replies {
+    queues: Vec<QueueHead>,
+    retry: u64,
+    dead: u64,
+}
+
+fn parse_pipeline(values: Vec<redis::Value>, queues: usize) -> Result<Replies> {
     use redis::FromRedisValue;
     anyhow::ensure!(
         values.len() == queues * 2 + 2,
@@ -108,13 +116,17 @@ fn parse_pipeline(
     let mut per_queue = Vec::with_capacity(queues);
     for _ in 0..queues {
         let len = u64::from_redis_value(next()).context("a Sidekiq queue is not a list")?;
-        let oldest = Option::<String>::from_redis_value(next())
-            .context("a Sidekiq job is not a string")?;
-        per_queue.push((len, oldest));
+        let oldest =
+            Option::<String>::from_redis_value(next()).context("a Sidekiq job is not a string")?;
+        per_queue.push(QueueHead { len, oldest });
     }
     let retry = u64::from_redis_value(next()).context("Sidekiq's retry set is not a sorted set")?;
     let dead = u64::from_redis_value(next()).context("Sidekiq's dead set is not a sorted set")?;
-    Ok((per_queue, (retry, dead)))
+    Ok(Replies {
+        queues: per_queue,
+        retry,
+        dead,
+    })
 }
 
 /// `enqueued_at` in epoch seconds: a float is seconds (Sidekiq up to 7), an

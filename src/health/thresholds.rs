@@ -114,7 +114,7 @@ impl Metric {
         let (warning, critical) = match self {
             Self::DbConnectionPool => (75.0, 90.0),
             Self::DbResponseTime => (100.0, 1000.0),
-            Self::RedisResponseTime => (50.0, 500.0),
+            Self::RedisResponseTime => (100.0, 1000.0),
             Self::MemoryUsagePercent => (80.0, 90.0),
             Self::SidekiqQueueDepth => (1_000.0, 10_000.0),
             // UptimeMonitorJob runs every 2 minutes, AlertEvaluationJob every 5.
@@ -211,7 +211,10 @@ impl Thresholds {
     pub fn with_overrides(overrides: &BTreeMap<Metric, ThresholdFile>) -> Result<Self, String> {
         let mut t = Self::default();
         for (metric, file) in overrides {
-            let level = t.levels.entry(*metric).or_insert(metric.default_threshold());
+            let level = t
+                .levels
+                .entry(*metric)
+                .or_insert(metric.default_threshold());
             if let Some(w) = file.warning {
                 level.warning = w;
             }
@@ -263,9 +266,10 @@ mod tests {
 
     #[test]
     fn overrides_keep_the_other_level_and_can_switch_one_off() {
-        let file: BTreeMap<Metric, ThresholdFile> =
-            yaml_serde::from_str("backup_age_hours: {warning: 40}\nbackups_failed_30d: {critical: null}\n")
-                .unwrap();
+        let file: BTreeMap<Metric, ThresholdFile> = yaml_serde::from_str(
+            "backup_age_hours: {warning: 40}\nbackups_failed_30d: {critical: null}\n",
+        )
+        .unwrap();
         let t = Thresholds::with_overrides(&file).unwrap();
         let age = t.get(Metric::BackupAgeHours);
         assert_eq!((age.warning, age.critical), (Some(40.0), Some(48.0)));
@@ -288,8 +292,9 @@ mod tests {
 
     #[test]
     fn unknown_metric_names_are_rejected() {
-        let err = yaml_serde::from_str::<BTreeMap<Metric, ThresholdFile>>("backup_age: {warning: 1}\n")
-            .unwrap_err();
+        let err =
+            yaml_serde::from_str::<BTreeMap<Metric, ThresholdFile>>("backup_age: {warning: 1}\n")
+                .unwrap_err();
         assert!(err.to_string().contains("backup_age"), "{err}");
     }
 }

@@ -523,7 +523,10 @@ fn answer(mut stream: std::net::TcpStream, mode: GatewayMode) -> std::io::Result
         ("404 Not Found", r#"{"detail":"Not Found"}"#)
     } else {
         match mode {
-            GatewayMode::Ok => ("200 OK", r#"{"status":"ok","timestamp":"2026-11-23T00:00:00Z"}"#),
+            GatewayMode::Ok => (
+                "200 OK",
+                r#"{"status":"ok","timestamp":"2026-11-23T00:00:00Z"}"#,
+            ),
             GatewayMode::Degraded => (
                 "200 OK",
                 r#"{"status":"degraded","reason":"no AI provider configured"}"#,

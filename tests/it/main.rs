@@ -8,4 +8,5 @@ mod cli;
 mod common;
 mod errors;
 mod health;
+mod health_output;
 mod restore;
