@@ -31,6 +31,17 @@ fn configuration_errors_are_unknown() {
         .args(["health", "--check", "storage"]));
     assert_code(&out, 3);
     assert!(stderr(&out).contains("above critical"), "{}", stderr(&out));
+    // `config show` lists the health settings, the Redis password redacted.
+    let out = run(k12ctl(&env)
+        .env("REDIS_URL", "redis://:s3cret-pw@redis.internal:6379/2")
+        .env("AI_GATEWAY_URL", "http://ai-gateway.internal:8000")
+        .args(["--output", "json", "config", "show"]));
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(text.contains("redis.internal:6379/2"), "{text}");
+    assert!(text.contains("http://ai-gateway.internal:8000"), "{text}");
+    assert!(text.contains("timeout 5s; default thresholds"), "{text}");
     // Other commands keep their own code for the same file.
     let out = run(k12ctl(&env)
         .arg("--config")
