@@ -55,10 +55,23 @@ pub fn summarize(manifests: &[BackupManifest], now: DateTime<Utc>) -> BackupSumm
     }
 }
 
+/// Whether the manifests read so far (newest first) decide the summary: the
+/// whole failure window is covered, and the newest good and newest verified
+/// backups are found.
+fn has_enough(read: &[BackupManifest], now: DateTime<Utc>) -> bool {
+    let since = now - Duration::days(FAILED_WINDOW_DAYS);
+    read.iter().any(|m| m.started_at <= since)
+        && read.iter().any(|m| m.status.is_good())
+        && read.iter().any(|m| m.status == BackupStatus::Verified)
+}
+
 pub(super) async fn check(settings: &StorageSettings) -> Result<Finding> {
     let store = storage::open(settings).await?;
-    let manifests = Catalog::new(store.as_ref()).list().await?;
-    let s = summarize(&manifests, Utc::now());
+    let now = Utc::now();
+    let manifests = Catalog::new(store.as_ref())
+        .list_until(&|read| has_enough(read, now))
+        .await?;
+    let s = summarize(&manifests, now);
     let round = |h: f64| (h * 10.0).round() / 10.0;
     let metrics = vec![
         (Metric::BackupAgeHours, round(s.age_hours)),
@@ -146,6 +159,51 @@ mod tests {
         assert_eq!(s.newest_verified.as_deref(), Some("d"));
         assert_eq!(s.verified_age_hours, 50.0);
         assert_eq!(s.failed_30d, 1);
+    }
+
+    #[test]
+    fn reading_stops_once_the_window_and_both_ages_are_known() {
+        let now = Utc::now();
+        let recent = [
+            manifest("a", BackupStatus::Completed, 1, now),
+            manifest("b", BackupStatus::Verified, 24, now),
+        ];
+        assert!(
+            !has_enough(&recent, now),
+            "the 30-day window is not covered"
+        );
+        let mut all = recent.to_vec();
+        all.push(manifest("c", BackupStatus::Failed, 24 * 31, now));
+        assert!(has_enough(&all, now));
+        let unverified = [
+            manifest("a", BackupStatus::Completed, 1, now),
+            manifest("c", BackupStatus::Completed, 24 * 31, now),
+        ];
+        assert!(
+            !has_enough(&unverified, now),
+            "keep looking for a verified one"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_catalog_is_read_newest_first_and_only_as_far_as_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_owned());
+        let catalog = Catalog::new(&store);
+        let now = Utc::now();
+        for day in 0..40 {
+            let started = now - Duration::days(day);
+            let id = crate::pipeline::manifest::backup_id("full", started, 1);
+            let (data, _) = crate::pipeline::manifest::keys_for_id(&id).unwrap();
+            let mut m = manifest(&id, BackupStatus::Verified, day * 24, now);
+            m.object_key = data;
+            catalog.save(&m).await.unwrap();
+        }
+        let read = catalog.list_until(&|r| has_enough(r, now)).await.unwrap();
+        assert!(read.len() < 40, "stopped early: {}", read.len());
+        assert!(read.len() >= 31, "covered 30 days: {}", read.len());
+        assert!(read.windows(2).all(|w| w[0].started_at >= w[1].started_at));
+        assert_eq!(catalog.list_until(&|_| false).await.unwrap().len(), 40);
     }
 
     #[test]
