@@ -45,14 +45,10 @@ fn plan(ctx: &Context, args: &HealthArgs) -> Result<HealthPlan> {
     checks.sort();
     checks.dedup();
     let wants = |c: CheckName| checks.contains(&c);
-    let database = match wants(CheckName::Database) {
-        true => Some(ctx.conn()?),
-        false => None,
-    };
-    let storage = match wants(CheckName::Storage) || wants(CheckName::Backups) {
-        true => Some(s.require_storage()?.clone()),
-        false => None,
-    };
+    let database = wants(CheckName::Database).then(|| ctx.conn()).transpose()?;
+    let storage = (wants(CheckName::Storage) || wants(CheckName::Backups))
+        .then(|| s.require_storage().cloned())
+        .transpose()?;
     let needs_redis = wants(CheckName::Redis) || wants(CheckName::Sidekiq);
     if explicit && needs_redis && s.redis_url.is_none() {
         return Err(exit::usage(
