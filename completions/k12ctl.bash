@@ -25,6 +25,9 @@ _k12ctl() {
             k12ctl,config)
                 cmd="k12ctl__subcmd__config"
                 ;;
+            k12ctl,health)
+                cmd="k12ctl__subcmd__health"
+                ;;
             k12ctl,help)
                 cmd="k12ctl__subcmd__help"
                 ;;
@@ -91,6 +94,9 @@ _k12ctl() {
             k12ctl__subcmd__help,config)
                 cmd="k12ctl__subcmd__help__subcmd__config"
                 ;;
+            k12ctl__subcmd__help,health)
+                cmd="k12ctl__subcmd__help__subcmd__health"
+                ;;
             k12ctl__subcmd__help,help)
                 cmd="k12ctl__subcmd__help__subcmd__help"
                 ;;
@@ -125,7 +131,7 @@ _k12ctl() {
 
     case "${cmd}" in
         k12ctl)
-            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version backup restore config completions man help"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version backup restore health config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,8 +682,54 @@ _k12ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        k12ctl__subcmd__health)
+            opts="-q -v -h -V --check --prometheus-file --watch --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --check)
+                    COMPREPLY=($(compgen -W "database redis sidekiq storage ai_gateway backups" -- "${cur}"))
+                    return 0
+                    ;;
+                --prometheus-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         k12ctl__subcmd__help)
-            opts="backup restore config completions man help"
+            opts="backup restore health config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -805,6 +857,20 @@ _k12ctl() {
         k12ctl__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__help__subcmd__health)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

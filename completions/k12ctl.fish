@@ -40,6 +40,7 @@ complete -c k12ctl -n "__fish_k12ctl_needs_command" -s h -l help -d 'Print help 
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "backup" -d 'Back up, list and inspect backups'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "health" -d 'Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect the resolved configuration'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
@@ -190,6 +191,28 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s q -l quiet -d 
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l check -d 'Run only this check (repeatable) [default: all]' -r -f -a "database\t'Connect, SELECT 1 latency, connections in use vs max_connections'
+redis\t'PING latency and memory use (REDIS_URL)'
+sidekiq\t'Queue depth, oldest job\'s latency, retry and dead sets (REDIS_URL)'
+storage\t'The backup bucket/prefix is reachable and readable'
+ai_gateway\t'GET $AI_GATEWAY_URL/v1/health'
+backups\t'Age of the newest backup and newest verified backup, failed runs in 30 days'"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l prometheus-file -d 'Also write the gauges to PATH in the Prometheus text format, replaced atomically (for node_exporter\'s textfile collector: name it *.prom)' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l watch -d 'Run again every SECONDS until interrupted: redraw on a terminal, one line per run otherwise (one JSON document per line with --output json)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
@@ -252,12 +275,13 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s q -l quiet -d 'Onl
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "health" -d 'Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'

@@ -14,6 +14,7 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error,
 3 refused (confirmation declined, or destructive action without --yes off a terminal),
 4 verification failed or data rejected, 5 another run holds the lock, 130/143 interrupted.
+health: 0 healthy, 1 warning, 2 critical, 3 unknown (bad configuration).
 
 Settings are resolved as: flag > environment > .env file > YAML config file > default.";
 
@@ -27,6 +28,12 @@ Exit codes:
   5    locked: another run holds the lock
   130  interrupted by SIGINT (143: SIGTERM); a second signal exits at once
 
+  `health` follows the monitoring-plugin convention instead:
+  0    healthy
+  1    warning: a check or metric reached its warning level
+  2    critical: a check failed or a metric reached its critical level
+  3    unknown: no verdict (bad configuration or usage, or the tool itself failed)
+
 Environment:
   DATABASE_URL                  PostgreSQL URL (sslmode and sslrootcert honoured)
   K12CTL_STORAGE                s3://bucket/prefix or file:///dir
@@ -38,6 +45,8 @@ Environment:
   K12CTL_S3_CHECKSUM            when_required (default) or when_supported
   K12CTL_COMPRESSION_LEVEL      gzip level 1-9 (default 2)
   K12CTL_PG_BINDIR              directory of pg_dump, pg_restore and psql
+  REDIS_URL                     Redis of Sidekiq, for `health` (unset: redis and sidekiq skipped)
+  AI_GATEWAY_URL                AI gateway base URL, for `health` (unset: ai_gateway skipped)
   K12CTL_OUTPUT                 human or json
   K12CTL_CONFIG                 YAML config file
   K12CTL_LOG                    log filter (tracing EnvFilter syntax)
@@ -132,6 +141,9 @@ pub enum Command {
 
     /// Restore a backup into a database: confirmed, atomic, never into its source
     Restore(RestoreArgs),
+
+    /// Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical
+    Health(HealthArgs),
 
     /// Inspect the resolved configuration
     #[command(subcommand)]
@@ -341,6 +353,46 @@ pub struct RestoreArgs {
     /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+}
+
+const HEALTH_AFTER_HELP: &str = "\
+Exit codes (monitoring-plugin convention): 0 healthy, 1 warning, 2 critical,
+3 unknown (bad configuration or usage). Thresholds and time limits: the `health:`
+section of the YAML config file (see the README).";
+
+#[derive(Debug, Args)]
+#[command(after_help = HEALTH_AFTER_HELP)]
+pub struct HealthArgs {
+    /// Run only this check (repeatable) [default: all]
+    #[arg(long = "check", value_enum, value_name = "NAME")]
+    pub checks: Vec<HealthCheck>,
+
+    /// Also write the gauges to PATH in the Prometheus text format, replaced atomically
+    /// (for node_exporter's textfile collector: name it *.prom)
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_file: Option<PathBuf>,
+
+    /// Run again every SECONDS until interrupted: redraw on a terminal, one line per run
+    /// otherwise (one JSON document per line with --output json)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub watch: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HealthCheck {
+    /// Connect, SELECT 1 latency, connections in use vs max_connections
+    Database,
+    /// PING latency and memory use (REDIS_URL)
+    Redis,
+    /// Queue depth, oldest job's latency, retry and dead sets (REDIS_URL)
+    Sidekiq,
+    /// The backup bucket/prefix is reachable and readable
+    Storage,
+    /// GET $AI_GATEWAY_URL/v1/health
+    #[value(name = "ai_gateway", alias = "ai-gateway")]
+    AiGateway,
+    /// Age of the newest backup and newest verified backup, failed runs in 30 days
+    Backups,
 }
 
 #[derive(Debug, Subcommand)]

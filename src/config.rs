@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::exit;
+use crate::health::settings::{HealthFile, HealthSettings};
 use crate::notify::NotifySettings;
 use crate::secret::{redact_url, Secret};
 
@@ -67,6 +68,8 @@ pub fn load_dotenv() -> Result<DotEnv> {
 pub struct FileConfig {
     pub database_url: Option<String>,
     pub storage: Option<String>,
+    pub redis_url: Option<String>,
+    pub ai_gateway_url: Option<String>,
     pub output: Option<OutputFormat>,
     #[serde(default)]
     pub s3: S3File,
@@ -76,6 +79,8 @@ pub struct FileConfig {
     pub retention: RetentionFile,
     #[serde(default)]
     pub notify: crate::notify::NotifyFile,
+    #[serde(default)]
+    pub health: HealthFile,
 }
 
 /// `retention:`, used by `backup prune` under its flags.
@@ -130,10 +135,15 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub database_url: Option<Secret<String>>,
     pub storage: Option<StorageSettings>,
+    /// Redis of Sidekiq (`health`); unset: those checks are skipped.
+    pub redis_url: Option<Secret<String>>,
+    /// Base URL of the AI gateway (`health`); unset: skipped.
+    pub ai_gateway_url: Option<String>,
     pub output: OutputSettings,
     pub backup: BackupSettings,
     pub retention: RetentionFile,
     pub notify: NotifySettings,
+    pub health: HealthSettings,
     pub sources: BTreeMap<&'static str, Source>,
 }
 
@@ -435,10 +445,29 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         .map(PathBuf::from);
     let identity_file = r.or_file("identity_file", identity_file, file.backup.identity_file);
 
+    let redis_url = r.first_env("redis_url", &["REDIS_URL"]).map(Secret::new);
+    let redis_url = r.or_file("redis_url", redis_url, file.redis_url.map(Secret::new));
+    let ai_gateway_url = r.first_env("ai_gateway_url", &["AI_GATEWAY_URL"]);
+    let ai_gateway_url = r.or_file("ai_gateway_url", ai_gateway_url, file.ai_gateway_url);
+    let health_source = if file.health.timeout_seconds.is_some()
+        || !file.health.timeouts.is_empty()
+        || !file.health.thresholds.is_empty()
+        || file.health.sidekiq_namespace.is_some()
+    {
+        Source::ConfigFile
+    } else {
+        Source::Default
+    };
+    r.sources.insert("health", health_source);
+    let health = HealthSettings::from_file(file.health).map_err(exit::usage)?;
+
     Ok(Settings {
         config_file,
         database_url,
         storage,
+        redis_url,
+        ai_gateway_url,
+        health,
         output: OutputSettings {
             format,
             progress: is_terminal && !global.no_progress && !global.quiet,
@@ -571,6 +600,14 @@ impl Settings {
                 self.database_url.as_ref().map(|u| redact_url(u.expose())),
             ),
             ("storage", self.storage.as_ref().map(|s| redact_url(&s.url))),
+            (
+                "redis_url",
+                self.redis_url.as_ref().map(|u| redact_url(u.expose())),
+            ),
+            (
+                "ai_gateway_url",
+                self.ai_gateway_url.as_deref().map(redact_url),
+            ),
             ("s3.endpoint", s3.and_then(|s| s.endpoint.clone())),
             ("s3.region", s3.map(|s| s.region.clone())),
             (
@@ -640,6 +677,7 @@ impl Settings {
                     .as_ref()
                     .map(|p| p.display().to_string()),
             ),
+            ("health", Some(self.health.describe())),
         ];
         ResolvedView {
             config_file: self.config_file.as_ref().map(|p| p.display().to_string()),

@@ -1,6 +1,6 @@
 //! k12ctl: the operator CLI of the K-12 learning platform.
 //!
-//! Dependencies point one way: `commands -> pipeline -> (db, storage)`;
+//! Dependencies point one way: `commands -> (pipeline, health) -> (db, storage)`;
 //! `db` and `storage` know nothing of clap or of output.
 
 pub mod cli;
@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod exit;
+pub mod health;
 pub mod notify;
 pub mod output;
 pub mod pipeline;
@@ -35,6 +36,8 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 /// exit code. `main` only parses, sets up logging and the runtime.
 pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
     let json_errors = cli.global.output == Some(OutputFormat::Json);
+    // `health` speaks the monitoring-plugin convention, errors included.
+    let health = matches!(cli.command, Command::Health(_));
     let result = async {
         if let Command::Completions(_) | Command::Man(_) = cli.command {
             // These need no settings: a broken config must not stop them.
@@ -68,8 +71,14 @@ pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
         Ok(()) => ExitCode::Success,
         Err(err) if is_broken_pipe(&err) => ExitCode::Success,
         Err(err) => {
-            let code = exit::code_for(&err);
-            report_error(&err, code, json_errors);
+            let code = if health {
+                exit::code_for_health(&err)
+            } else {
+                exit::code_for(&err)
+            };
+            if !exit::is_verdict(&err) {
+                report_error(&err, code, json_errors);
+            }
             code
         }
     }

@@ -28,7 +28,7 @@ fn real_main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::Usage
+                k12ctl::exit::usage_code(invoked_health())
             } else {
                 ExitCode::Success
             };
@@ -46,6 +46,16 @@ fn real_main() -> ExitCode {
         }
     };
     runtime.block_on(k12ctl::run(cli, dotenv))
+}
+
+/// Whether the command line names `health`, even when it does not parse
+/// (`health --check typo` exits 3, the monitoring-plugin "unknown").
+fn invoked_health() -> bool {
+    use clap::CommandFactory;
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .is_ok_and(|m| m.subcommand_name() == Some("health"))
 }
 
 /// Logs go to stderr: `-q` errors only, default info, `-v` debug for k12ctl,

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod health;
 pub mod packaging;
 pub mod prune;
 pub mod restore;
@@ -120,6 +121,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
             })
             .await
         }
+        Command::Health(args) => health::run(ctx, args).await,
         Command::Config(ConfigCommand::Show) => config::show(ctx),
         Command::Completions(args) => packaging::completions(args),
         Command::Man(args) => packaging::man(args),

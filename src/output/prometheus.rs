@@ -141,6 +141,21 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_replaced_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k12ctl.prom");
+        write_atomically(&path, "a 1\n").unwrap();
+        let first = std::fs::metadata(&path).unwrap().ino();
+        write_atomically(&path, "a 2\n").unwrap();
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), first);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+    }
+
+    #[test]
     fn previous_values_are_found() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.prom");

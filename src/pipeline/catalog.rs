@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt};
 
 use super::manifest::{
-    backup_id, keys_for_id, BackupManifest, BACKUPS_DIR, MANIFEST_FORMAT_VERSION, MANIFEST_SUFFIX,
+    backup_id, keys_for_id, parse_id_time, BackupManifest, BACKUPS_DIR, MANIFEST_FORMAT_VERSION,
+    MANIFEST_SUFFIX,
 };
 use crate::storage::{ObjectStore, StorageError};
 
@@ -59,6 +60,52 @@ impl<'a> Catalog<'a> {
                 // A manifest deleted between listing and reading (a prune).
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => tracing::warn!("skipping manifest {key}: {e:#}"),
+            }
+        }
+        manifests.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        Ok(manifests)
+    }
+
+    /// Manifests newest first (by the time in their id), read a batch at a
+    /// time until `enough` is satisfied with what was read: a monitor run every
+    /// minute needs the recent past, not years of history. Manifests whose
+    /// name carries no time are read last.
+    pub async fn list_until(
+        &self,
+        enough: &(dyn Fn(&[BackupManifest]) -> bool + Sync),
+    ) -> Result<Vec<BackupManifest>> {
+        let mut keys: Vec<(Option<DateTime<Utc>>, String)> = self
+            .store
+            .list(BACKUPS_DIR)
+            .await?
+            .into_iter()
+            .filter_map(|o| {
+                let id = o.key.rsplit('/').next()?.strip_suffix(MANIFEST_SUFFIX)?;
+                Some((parse_id_time(id), o.key))
+            })
+            .collect();
+        // Descending: the newest first, `None` (no time) last.
+        keys.sort_by(|a, b| b.cmp(a));
+        let mut manifests = Vec::new();
+        for batch in keys.chunks(FETCH_CONCURRENCY) {
+            let keys: Vec<String> = batch.iter().map(|(_, key)| key.clone()).collect();
+            let fetched: Vec<(String, Result<BackupManifest>)> = stream::iter(keys)
+                .map(|key| async move {
+                    let result = self.read(&key).await;
+                    (key, result)
+                })
+                .buffer_unordered(FETCH_CONCURRENCY)
+                .collect()
+                .await;
+            for (key, result) in fetched {
+                match result {
+                    Ok(m) => manifests.push(m),
+                    Err(e) if is_not_found(&e) => {}
+                    Err(e) => tracing::warn!("skipping manifest {key}: {e:#}"),
+                }
+            }
+            if enough(&manifests) {
+                break;
             }
         }
         manifests.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));

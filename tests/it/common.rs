@@ -461,10 +461,194 @@ impl HttpRecorder {
     }
 }
 
-/// A TCP port nothing listens on.
+/// A URL on a port nothing listens on.
 pub fn closed_port_url() -> String {
+    format!("http://127.0.0.1:{}", closed_port())
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
+    listener.local_addr().unwrap().port()
+}
+
+/// A private `redis-server` for one test (its own data, no interference
+/// between tests running in parallel); killed when dropped.
+pub struct RedisServer {
+    child: std::process::Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Start one with extra configuration (`["--maxmemory", "64mb"]`) and
+    /// return once it says it accepts connections.
+    pub fn start(extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let port = closed_port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("Ready to accept connections") => break,
+                Some(Ok(line)) => seen.push(line),
+                _ => panic!("redis-server did not start:\n{}", seen.join("\n")),
+            }
+        }
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// The URL of one of its databases.
+    pub fn url(&self, db: u32) -> String {
+        format!("redis://127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Stop it now; its port is then closed.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `redis-cli` against a URL, one command; panics on failure.
+pub fn redis_cli(url: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-u", url])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success() && !text.starts_with("ERR"),
+        "redis-cli {args:?}: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// How a stand-in AI gateway answers `GET /v1/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayMode {
+    Ok,
+    Degraded,
+    ServerError,
+    /// Accepts the connection and never answers.
+    Hang,
+}
+
+/// A minimal HTTP server on 127.0.0.1 standing in for the AI gateway. Its
+/// thread lives as long as the test process (it blocks in accept).
+pub struct Gateway {
+    pub url: String,
+}
+
+impl Gateway {
+    pub fn start(mode: GatewayMode) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                if mode == GatewayMode::Hang {
+                    held.push(stream);
+                    continue;
+                }
+                let _ = answer(stream, mode);
+            }
+        });
+        Self { url }
+    }
+}
+
+fn answer(mut stream: std::net::TcpStream, mode: GatewayMode) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let first_line = String::from_utf8_lossy(&request);
+    let (status, body) = if !first_line.starts_with("GET /v1/health ") {
+        ("404 Not Found", r#"{"detail":"Not Found"}"#)
+    } else {
+        match mode {
+            GatewayMode::Ok => (
+                "200 OK",
+                r#"{"status":"ok","timestamp":"2026-11-23T00:00:00Z"}"#,
+            ),
+            GatewayMode::Degraded => (
+                "200 OK",
+                r#"{"status":"degraded","reason":"no AI provider configured"}"#,
+            ),
+            GatewayMode::ServerError => ("500 Internal Server Error", "Internal Server Error"),
+            GatewayMode::Hang => unreachable!(),
+        }
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A TCP server that accepts connections and never answers: a hung
+/// PostgreSQL, Redis, S3 endpoint or gateway.
+pub fn black_hole() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// Write bytes to a key of the test bucket with the AWS CLI.
+pub fn s3_put(env: &Env, key: &str, bytes: &[u8]) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    let out = aws(
+        env,
+        &[
+            "s3",
+            "cp",
+            file.path().to_str().unwrap(),
+            &format!("s3://{}/{key}", env.bucket),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -7,5 +7,7 @@ mod backup;
 mod cli;
 mod common;
 mod errors;
+mod health;
+mod health_output;
 mod restore;
 mod unattended;

@@ -567,3 +567,34 @@ fn job_metrics_record_success_and_keep_the_last_success_over_a_failure() {
         "{p:?}"
     );
 }
+
+#[test]
+fn a_health_warning_reaches_slack_and_a_healthy_verdict_does_not() {
+    let env = env();
+    let webhook = HttpRecorder::start(200, "ok", false);
+    let degraded = HttpRecorder::start(200, r#"{"status":"degraded"}"#, false);
+    let out = run(k12ctl(&env)
+        .env("AI_GATEWAY_URL", &degraded.url)
+        .env("SLACK_ALERT_WEBHOOK_URL", format!("{}/hook", webhook.url))
+        .args(["--notify", "health", "--check", "ai_gateway"]));
+    assert_code(&out, 1);
+    let sent = webhook.requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = serde_json::from_str::<serde_json::Value>(&sent[0].body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("health") && text.contains("warning") && text.contains("ai_gateway"),
+        "{text}"
+    );
+
+    let ok = HttpRecorder::start(200, r#"{"status":"ok"}"#, false);
+    let quiet = HttpRecorder::start(200, "ok", false);
+    let out = run(k12ctl(&env)
+        .env("AI_GATEWAY_URL", &ok.url)
+        .env("SLACK_ALERT_WEBHOOK_URL", format!("{}/hook", quiet.url))
+        .args(["--notify", "health", "--check", "ai_gateway"]));
+    assert_code(&out, 0);
+    assert!(quiet.requests().is_empty());
+}

@@ -1,0 +1,384 @@
+//! Platform health: the checks of the platform's `SystemHealthService`
+//! (database, redis, sidekiq, storage, ai_gateway) plus the backup catalog,
+//! run concurrently, each under its own time limit, and a report in the shape
+//! of the platform's `GET /api/v1/admin/operations/health`.
+//!
+//! A check measures and says what it found (`Finding`); the thresholds then
+//! turn its metrics into verdicts. Whatever hangs, `run` returns within the
+//! largest time limit plus one second. No clap, no output code here.
+
+mod backups;
+mod checks;
+pub mod prometheus;
+pub mod settings;
+mod sidekiq;
+pub mod thresholds;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::StorageSettings;
+use crate::db::ConnInfo;
+use crate::secret::Secret;
+use settings::HealthSettings;
+use thresholds::{Metric, Thresholds};
+
+/// How long `run` waits past the largest time limit before giving up on a
+/// check that ignores its own.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// A verdict. Ordered from least to most severe; `Skipped` (an optional
+/// dependency that is not configured) never makes the whole worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Skipped,
+    Healthy,
+    Warning,
+    Critical,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skipped => "skipped",
+            Self::Healthy => "healthy",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// The checks, in the order they are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    Database,
+    Redis,
+    Sidekiq,
+    Storage,
+    AiGateway,
+    Backups,
+}
+
+impl CheckName {
+    pub const ALL: [CheckName; 6] = [
+        CheckName::Database,
+        CheckName::Redis,
+        CheckName::Sidekiq,
+        CheckName::Storage,
+        CheckName::AiGateway,
+        CheckName::Backups,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Database => "database",
+            Self::Redis => "redis",
+            Self::Sidekiq => "sidekiq",
+            Self::Storage => "storage",
+            Self::AiGateway => "ai_gateway",
+            Self::Backups => "backups",
+        }
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to check and where. Unset optional dependencies (`redis_url`,
+/// `ai_gateway_url`) make their checks `skipped`.
+#[derive(Debug, Clone)]
+pub struct HealthPlan {
+    pub checks: Vec<CheckName>,
+    pub database: Option<ConnInfo>,
+    pub storage: Option<StorageSettings>,
+    pub redis_url: Option<Secret<String>>,
+    pub ai_gateway_url: Option<url::Url>,
+    pub settings: HealthSettings,
+}
+
+impl HealthPlan {
+    /// The bound on a whole run: the largest time limit plus `GRACE`.
+    pub fn deadline(&self) -> Duration {
+        let largest = self
+            .checks
+            .iter()
+            .map(|c| self.settings.timeout_for(*c))
+            .max()
+            .unwrap_or_default();
+        largest + GRACE
+    }
+}
+
+/// What one check found, before the thresholds are applied.
+#[derive(Debug, Clone, Default)]
+pub struct Finding {
+    /// The check's own verdict (a degraded gateway is a warning).
+    pub status: Option<Status>,
+    pub detail: String,
+    pub error: Option<String>,
+    /// The probe's round trip, when the check has one (PING, SELECT 1).
+    pub latency: Option<Duration>,
+    /// Sidekiq's total queue depth (the platform's `enqueued`).
+    pub enqueued: Option<u64>,
+    /// Measured values; infinity means "none found" (no backup at all).
+    pub metrics: Vec<(Metric, f64)>,
+}
+
+impl Finding {
+    pub fn healthy(detail: impl Into<String>) -> Self {
+        Self {
+            status: Some(Status::Healthy),
+            detail: detail.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn critical(error: impl Into<String>) -> Self {
+        let error = error.into();
+        Self {
+            status: Some(Status::Critical),
+            detail: error.clone(),
+            error: Some(error),
+            ..Self::default()
+        }
+    }
+
+    pub fn skipped(detail: impl Into<String>) -> Self {
+        Self {
+            status: Some(Status::Skipped),
+            detail: detail.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// One check in the report (the platform's `HealthCheck`, plus `detail`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub status: Status,
+    pub latency_ms: Option<f64>,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enqueued: Option<u64>,
+}
+
+/// The report: `timestamp`, `overall`, `checks`, `metrics`, as the platform's
+/// health API. Metrics of checks that did not measure them are `null`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub timestamp: DateTime<Utc>,
+    pub overall: Status,
+    pub checks: BTreeMap<CheckName, CheckResult>,
+    #[serde(serialize_with = "metric_values")]
+    pub metrics: BTreeMap<Metric, Option<f64>>,
+    #[serde(skip)]
+    pub thresholds: Thresholds,
+}
+
+impl HealthReport {
+    /// The verdict of one metric; `None` when it was not measured.
+    pub fn metric_status(&self, metric: Metric) -> Option<Status> {
+        let value = self.metrics.get(&metric).copied().flatten()?;
+        Some(self.thresholds.get(metric).evaluate(value))
+    }
+}
+
+/// Counts as JSON integers, the rest as numbers; infinity ("none found")
+/// and unmeasured values as `null`.
+fn metric_values<S: serde::Serializer>(
+    metrics: &BTreeMap<Metric, Option<f64>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(metrics.len()))?;
+    for (metric, value) in metrics {
+        match value.filter(|v| v.is_finite()) {
+            Some(v) if metric.is_count() => map.serialize_entry(metric, &(v as u64))?,
+            Some(v) => map.serialize_entry(metric, &v)?,
+            None => map.serialize_entry(metric, &None::<f64>)?,
+        }
+    }
+    map.end()
+}
+
+/// A configuration error (exit 3 in `health`) when `REDIS_URL` cannot be
+/// used; the URL itself is not echoed, it may hold a password.
+pub fn check_redis_url(url: &str) -> anyhow::Result<()> {
+    redis::Client::open(url).map(drop).map_err(|_| {
+        crate::exit::usage("REDIS_URL is not a valid redis://, rediss:// or unix:// URL")
+    })
+}
+
+/// Run the planned checks concurrently and build the report.
+pub async fn run(plan: Arc<HealthPlan>) -> HealthReport {
+    let timestamp = Utc::now();
+    let deadline = tokio::time::Instant::now() + plan.deadline();
+    let tasks: Vec<_> = plan
+        .checks
+        .iter()
+        .map(|&name| {
+            let plan = plan.clone();
+            (name, tokio::spawn(async move { timed(name, &plan).await }))
+        })
+        .collect();
+    let mut checks = BTreeMap::new();
+    let mut metrics = BTreeMap::new();
+    for (name, mut task) in tasks {
+        let (finding, elapsed) = match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => (Finding::critical(format!("the check failed: {e}")), None),
+            Err(_) => {
+                task.abort();
+                let limit = plan.settings.timeout_for(name);
+                (Finding::critical(timed_out(limit)), Some(limit))
+            }
+        };
+        for m in Metric::ALL.iter().filter(|m| m.check() == name) {
+            let value = finding
+                .metrics
+                .iter()
+                .find(|(k, _)| k == m)
+                .map(|(_, v)| *v);
+            metrics.insert(*m, value);
+        }
+        checks.insert(name, judge(finding, elapsed, &plan.settings.thresholds));
+    }
+    let overall = checks
+        .values()
+        .map(|c| c.status)
+        .max()
+        .unwrap_or(Status::Healthy)
+        .max(Status::Healthy);
+    HealthReport {
+        timestamp,
+        overall,
+        checks,
+        metrics,
+        thresholds: plan.settings.thresholds.clone(),
+    }
+}
+
+fn timed_out(limit: Duration) -> String {
+    format!("timed out after {}", humantime::format_duration(limit))
+}
+
+/// One check under its own time limit; returns the finding and how long it took.
+async fn timed(name: CheckName, plan: &HealthPlan) -> (Finding, Option<Duration>) {
+    let limit = plan.settings.timeout_for(name);
+    let started = Instant::now();
+    let finding = match tokio::time::timeout(limit, checks::run(name, plan)).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => Finding::critical(format!("{e:#}")),
+        Err(_) => Finding::critical(timed_out(limit)),
+    };
+    (finding, Some(started.elapsed()))
+}
+
+/// Apply the thresholds: the check is as bad as its worst metric.
+fn judge(finding: Finding, elapsed: Option<Duration>, thresholds: &Thresholds) -> CheckResult {
+    let own = finding.status.unwrap_or(Status::Healthy);
+    let mut status = own;
+    let mut notes = Vec::new();
+    for (metric, value) in &finding.metrics {
+        let t = thresholds.get(*metric);
+        let verdict = t.evaluate(*value);
+        status = status.max(verdict);
+        // A failed check already says why; its missing values add nothing.
+        if own == Status::Critical {
+            continue;
+        }
+        if let Some(level) = t.level(verdict) {
+            let unit = metric.unit();
+            notes.push(format!(
+                "{} {}{}: {} at {level} {unit}",
+                metric.name(),
+                show_value(*value),
+                if value.is_finite() {
+                    format!(" {unit}")
+                } else {
+                    String::new()
+                },
+                verdict.as_str()
+            ));
+        }
+    }
+    let mut detail = finding.detail;
+    if !notes.is_empty() {
+        detail = format!("{detail} ({})", notes.join(", "));
+    }
+    let latency = match status {
+        Status::Skipped => None,
+        _ => finding.latency.or(elapsed),
+    };
+    CheckResult {
+        status,
+        latency_ms: latency.map(|d| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
+        detail,
+        error: finding.error,
+        enqueued: finding.enqueued,
+    }
+}
+
+/// A value for people: "none" for infinity, at most one decimal.
+pub fn show_value(v: f64) -> String {
+    if v.is_infinite() {
+        "none".to_owned()
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_breached_metric_makes_its_check_warn_and_says_why() {
+        let f = Finding {
+            metrics: vec![(Metric::BackupAgeHours, 30.0)],
+            ..Finding::healthy("newest backup 30 h old")
+        };
+        let r = judge(f, None, &Thresholds::default());
+        assert_eq!(r.status, Status::Warning);
+        assert!(
+            r.detail.contains("backup_age_hours 30 h: warning at 26 h"),
+            "{}",
+            r.detail
+        );
+    }
+
+    #[test]
+    fn the_check_keeps_its_own_verdict_when_worse() {
+        let f = Finding {
+            metrics: vec![(Metric::DbResponseTime, 1.0)],
+            ..Finding::critical("boom")
+        };
+        assert_eq!(
+            judge(f, None, &Thresholds::default()).status,
+            Status::Critical
+        );
+    }
+
+    #[test]
+    fn skipped_never_outranks_healthy() {
+        assert!(Status::Skipped < Status::Healthy);
+        assert!(Status::Warning < Status::Critical);
+        assert_eq!(show_value(f64::INFINITY), "none");
+        assert_eq!(show_value(30.04), "30.0");
+        assert_eq!(show_value(3.0), "3");
+    }
+}
