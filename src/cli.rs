@@ -44,7 +44,14 @@ Environment:
   K12CTL_S3_SSE                 AES256 for server-side encryption
   K12CTL_S3_CHECKSUM            when_required (default) or when_supported
   K12CTL_COMPRESSION_LEVEL      gzip level 1-9 (default 2)
+  K12CTL_COMPRESSION_THREADS    threads compressing a backup (default: the cores, at most 4)
   K12CTL_PG_BINDIR              directory of pg_dump, pg_restore and psql
+  K12CTL_ENCRYPT_TO             age recipients (age1..., comma-separated) to encrypt backups to
+  K12CTL_IDENTITY_FILE          age identity file to decrypt backups (verify, restore)
+  K12CTL_SCRATCH_URL            server for verify's scratch databases (default: DATABASE_URL's)
+  K12CTL_NOTIFY                 true: post failures to Slack (same as --notify)
+  SLACK_ALERT_WEBHOOK_URL       Slack incoming webhook for --notify
+  K12CTL_PING_URL               healthchecks-style ping URL: <url>/start, <url>, <url>/fail
   REDIS_URL                     Redis of Sidekiq, for `health` (unset: redis and sidekiq skipped)
   AI_GATEWAY_URL                AI gateway base URL, for `health` (unset: ai_gateway skipped)
   K12CTL_OUTPUT                 human or json
@@ -56,7 +63,7 @@ Settings are resolved as: flag > environment > .env file > YAML config file > de
 A .env file in the working directory is read; `k12ctl config show` prints the result.";
 
 /// Operator CLI of the K-12 learning platform: PostgreSQL backups streamed to
-/// object storage, with a catalog kept next to them in the bucket.
+/// object storage and proven to restore, safe restores, and platform health.
 #[derive(Debug, Parser)]
 #[command(
     name = "k12ctl",
