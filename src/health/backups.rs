@@ -108,7 +108,6 @@ pub(super) async fn check(settings: &StorageSettings) -> Result<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn manifest(
         id: &str,
@@ -116,32 +115,9 @@ mod tests {
         hours_ago: i64,
         now: DateTime<Utc>,
     ) -> BackupManifest {
-        let started = now - Duration::hours(hours_ago);
-        BackupManifest {
-            format_version: 1,
-            id: id.into(),
-            backup_type: "full".into(),
-            status,
-            database: "k12".into(),
-            server_version: None,
-            system_identifier: None,
-            pg_dump_version: None,
-            started_at: started,
-            finished_at: started,
-            duration_seconds: 1.0,
-            object_key: format!("backups/{id}.dump.gz"),
-            compressed_size: None,
-            uncompressed_size: None,
-            sha256: None,
-            compression: "gzip".into(),
-            compression_level: None,
-            table_row_counts: BTreeMap::new(),
-            database_size: None,
-            tool_version: "0".into(),
-            error: None,
-            verification: None,
-            encryption: None,
-        }
+        let mut m = BackupManifest::for_test(now - Duration::hours(hours_ago), status);
+        m.id = id.into();
+        m
     }
 
     #[test]

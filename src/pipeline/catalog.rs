@@ -37,33 +37,7 @@ impl<'a> Catalog<'a> {
     /// Every readable manifest, newest first. Unreadable manifests are
     /// skipped with a warning rather than hiding every other backup.
     pub async fn list(&self) -> Result<Vec<BackupManifest>> {
-        let keys: Vec<String> = self
-            .store
-            .list(BACKUPS_DIR)
-            .await?
-            .into_iter()
-            .map(|o| o.key)
-            .filter(|k| k.ends_with(MANIFEST_SUFFIX))
-            .collect();
-        let fetched: Vec<(String, Result<BackupManifest>)> = stream::iter(keys)
-            .map(|key| async move {
-                let result = self.read(&key).await;
-                (key, result)
-            })
-            .buffer_unordered(FETCH_CONCURRENCY)
-            .collect()
-            .await;
-        let mut manifests = Vec::with_capacity(fetched.len());
-        for (key, result) in fetched {
-            match result {
-                Ok(m) => manifests.push(m),
-                // A manifest deleted between listing and reading (a prune).
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => tracing::warn!("skipping manifest {key}: {e:#}"),
-            }
-        }
-        manifests.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
-        Ok(manifests)
+        self.list_until(&|_| false).await
     }
 
     /// Manifests newest first (by the time in their id), read a batch at a

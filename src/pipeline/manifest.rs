@@ -115,6 +115,37 @@ impl BackupManifest {
     pub fn manifest_key(&self) -> String {
         manifest_key_for(&self.object_key)
     }
+
+    /// A minimal manifest for unit tests of catalog logic.
+    #[cfg(test)]
+    pub fn for_test(started: DateTime<Utc>, status: BackupStatus) -> Self {
+        let id = backup_id("full", started, 1);
+        Self {
+            format_version: MANIFEST_FORMAT_VERSION,
+            object_key: format!("backups/{id}.dump.gz"),
+            id,
+            backup_type: "full".into(),
+            status,
+            database: "k12".into(),
+            server_version: None,
+            system_identifier: None,
+            pg_dump_version: None,
+            started_at: started,
+            finished_at: started,
+            duration_seconds: 1.0,
+            compressed_size: Some(1),
+            uncompressed_size: Some(1),
+            sha256: None,
+            compression: "gzip".into(),
+            compression_level: Some(2),
+            table_row_counts: BTreeMap::new(),
+            database_size: None,
+            tool_version: "test".into(),
+            error: None,
+            verification: None,
+            encryption: None,
+        }
+    }
 }
 
 /// The manifest key that belongs to a data key.

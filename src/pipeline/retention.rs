@@ -170,35 +170,11 @@ fn human(d: chrono::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::manifest::{backup_id, MANIFEST_FORMAT_VERSION};
+    use crate::pipeline::manifest::backup_id;
     use chrono::TimeZone;
 
     fn backup(started: DateTime<Utc>, status: BackupStatus) -> BackupManifest {
-        BackupManifest {
-            format_version: MANIFEST_FORMAT_VERSION,
-            id: backup_id("full", started, 1),
-            backup_type: "full".into(),
-            status,
-            database: "k12".into(),
-            server_version: None,
-            system_identifier: None,
-            pg_dump_version: None,
-            started_at: started,
-            finished_at: started,
-            duration_seconds: 1.0,
-            object_key: String::new(),
-            compressed_size: Some(1),
-            uncompressed_size: Some(1),
-            sha256: None,
-            compression: "gzip".into(),
-            compression_level: Some(2),
-            table_row_counts: Default::default(),
-            database_size: None,
-            tool_version: "test".into(),
-            error: None,
-            verification: None,
-            encryption: None,
-        }
+        BackupManifest::for_test(started, status)
     }
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {

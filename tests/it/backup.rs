@@ -8,16 +8,7 @@ use crate::common::*;
 /// database with stock tools only, and return that database.
 fn restore_with_stock_tools_from_s3(env: &Env, key: &str) -> TestDb {
     let file = tempfile::NamedTempFile::new().unwrap();
-    let out = aws(
-        env,
-        &[
-            "s3",
-            "cp",
-            &format!("s3://{}/{key}", env.bucket),
-            file.path().to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(file.path(), s3_get(env, key)).unwrap();
     restore_with_stock_tools(env, file.path())
 }
 
@@ -54,18 +45,8 @@ fn s3_backup_restores_with_stock_tools_and_identical_content() {
 
     // Stored size and SHA-256 in the manifest describe the stored bytes.
     let file = tempfile::NamedTempFile::new().unwrap();
-    assert!(aws(
-        &env,
-        &[
-            "s3",
-            "cp",
-            &format!("s3://{}/{key}", env.bucket),
-            file.path().to_str().unwrap()
-        ]
-    )
-    .status
-    .success());
-    let bytes = std::fs::read(file.path()).unwrap();
+    let bytes = s3_get(&env, &key);
+    std::fs::write(file.path(), &bytes).unwrap();
     assert_eq!(report["compressed_size"].as_u64(), Some(bytes.len() as u64));
     let sha = Command::new("sha256sum").arg(file.path()).output().unwrap();
     assert!(stdout(&sha).starts_with(report["sha256"].as_str().unwrap()));

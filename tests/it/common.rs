@@ -633,6 +633,26 @@ pub fn black_hole() -> u16 {
     port
 }
 
+/// Read a key of the test bucket with the AWS CLI.
+pub fn s3_get(env: &Env, key: &str) -> Vec<u8> {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = aws(
+        env,
+        &[
+            "s3",
+            "cp",
+            &format!("s3://{}/{key}", env.bucket),
+            file.path().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(file.path()).unwrap()
+}
+
 /// Write bytes to a key of the test bucket with the AWS CLI.
 pub fn s3_put(env: &Env, key: &str, bytes: &[u8]) {
     let file = tempfile::NamedTempFile::new().unwrap();

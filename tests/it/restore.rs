@@ -45,36 +45,6 @@ fn database_exists(env: &Env, name: &str) -> bool {
     ) == "1"
 }
 
-fn download(env: &Env, key: &str) -> Vec<u8> {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let out = aws(
-        env,
-        &[
-            "s3",
-            "cp",
-            &format!("s3://{}/{key}", env.bucket),
-            file.path().to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::read(file.path()).unwrap()
-}
-
-fn upload(env: &Env, key: &str, bytes: &[u8]) {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bytes).unwrap();
-    let out = aws(
-        env,
-        &[
-            "s3",
-            "cp",
-            file.path().to_str().unwrap(),
-            &format!("s3://{}/{key}", env.bucket),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
 #[test]
 fn backup_verify_restore_round_trip_gives_identical_content() {
     let env = env();
@@ -148,9 +118,9 @@ fn verify_damaged(hint: &str, damage: impl Fn(&mut Vec<u8>), expected_check: &st
     let env = env();
     let (db, prefix, backup) = backed_up(&env, hint);
     let key = object_key(&prefix, &backup);
-    let mut bytes = download(&env, &key);
+    let mut bytes = s3_get(&env, &key);
     damage(&mut bytes);
-    upload(&env, &key, &bytes);
+    s3_put(&env, &key, &bytes);
     let id = backup["id"].as_str().unwrap();
     let out =
         run(k12ctl_for(&env, &db, &prefix).args(["--output", "json", "backup", "verify", id]));
@@ -223,12 +193,12 @@ fn a_changed_row_count_names_the_table_and_both_counts() {
     let (db, prefix, backup) = backed_up(&env, "counts");
     let manifest_key = object_key(&prefix, &backup).replace(".dump.gz", ".manifest.json");
     let mut manifest: serde_json::Value =
-        serde_json::from_slice(&download(&env, &manifest_key)).unwrap();
+        serde_json::from_slice(&s3_get(&env, &manifest_key)).unwrap();
     let real = manifest["table_row_counts"]["public.users"]
         .as_i64()
         .unwrap();
     manifest["table_row_counts"]["public.users"] = serde_json::json!(real + 7);
-    upload(&env, &manifest_key, &serde_json::to_vec(&manifest).unwrap());
+    s3_put(&env, &manifest_key, &serde_json::to_vec(&manifest).unwrap());
     let out = run(k12ctl_for(&env, &db, &prefix).args(["backup", "verify", "--latest"]));
     assert_code(&out, 4);
     let err = stderr(&out);
@@ -549,10 +519,10 @@ fn a_failed_parallel_restore_removes_the_database_it_created_and_its_temp_file()
     let env = env();
     let (db, prefix, backup) = backed_up(&env, "jobsfail");
     let key = object_key(&prefix, &backup);
-    let mut bytes = download(&env, &key);
+    let mut bytes = s3_get(&env, &key);
     let at = bytes.len() - 20;
     bytes[at] ^= 0xff;
-    upload(&env, &key, &bytes);
+    s3_put(&env, &key, &bytes);
     let temp = tempfile::tempdir().unwrap();
     let target = unique("k12t_jobsfail");
     let out = run(k12ctl_for(&env, &db, &prefix)
@@ -579,11 +549,11 @@ fn a_damaged_object_never_commits_a_streaming_restore() {
     let env = env();
     let (db, prefix, backup) = backed_up(&env, "nocommit");
     let key = object_key(&prefix, &backup);
-    let mut bytes = download(&env, &key);
+    let mut bytes = s3_get(&env, &key);
     // The gzip trailer's CRC: everything decodes, only the end says it is wrong.
     let at = bytes.len() - 6;
     bytes[at] ^= 0xff;
-    upload(&env, &key, &bytes);
+    s3_put(&env, &key, &bytes);
     let target = TestDb::new(&env, "nocommit_target");
     let out = run(k12ctl_for(&env, &db, &prefix).args([
         "restore",
@@ -624,7 +594,7 @@ fn legacy_restore(hint: &str, pg_dump_args: &[&str], expected_format: &str) {
     let gzipped = gz.wait_with_output().unwrap().stdout;
     writer.join().unwrap();
     let key = "backups/2025/10/k12_full_20251016_020000.sql.gz";
-    upload(&env, &format!("{}/{key}", prefix.prefix), &gzipped);
+    s3_put(&env, &format!("{}/{key}", prefix.prefix), &gzipped);
 
     let target = unique(&format!("k12t_{hint}_target"));
     let _cleanup = TestDbRef::new(&env, &target);
