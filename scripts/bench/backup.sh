@@ -221,38 +221,19 @@ run_d() {
     "$obj" 0 "$raw" -
 }
 
-# (d) writes no local file: an untimed run under strace, on the smallest database. Every
-# open/creat with a write flag and every call that makes, renames or removes a path, by k12ctl
-# or its children, is listed; /dev/null and terminals do not count.
+# (d) writes no local file: an untimed run under strace (bench_local_writes), on the smallest
+# database.
 NOLOCAL_FILES=""
 NOLOCAL_BYTES=0
 check_no_local_file() {
-  local db trace=$LOGS/strace-k12ctl.log hits
+  local db
   db=$(db_name "$SMALL_MB")
   log "strace check: does k12ctl write a local file? (database $db)"
-  (cd -- "$K12_CWD" && "${K12_ENV[@]}" "DATABASE_URL=$(db_url_pw "$db")" \
-    "K12CTL_STORAGE=s3://$BUCKET/$PREFIX/strace" \
-    strace -f -qq -o "$trace" \
-    -e trace=execve,open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,truncate,unlink,unlinkat \
-    "$K12" --output json --no-progress backup run) >"$LOGS/strace-k12ctl.json" 2>"$LOGS/strace-k12ctl.stderr" ||
-    die "k12ctl under strace failed; see $LOGS/strace-k12ctl.stderr"
+  bench_local_writes k12ctl pg_dump "${K12_ENV[@]}" "DATABASE_URL=$(db_url_pw "$db")" \
+    "K12CTL_STORAGE=s3://$BUCKET/$PREFIX/strace" "$K12" --output json --no-progress backup run
   rm_prefix "$PREFIX/strace"
-  grep -q -E 'execve\("[^"]*/pg_dump"' "$trace" ||
-    die "strace check: no pg_dump started under strace -f (see $trace); cannot tell"
-  hits=$(grep -E '(open|openat|openat2)\(.*(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)|(creat|mkdir|mkdirat|rename|renameat|renameat2|link|linkat|symlink|symlinkat|truncate|unlink|unlinkat)\(' "$trace" |
-    grep -v -E '= -1 |"/dev/(null|tty|pts/[0-9]+)"' || true)
-  if [[ -n $(find "$K12_CWD" -mindepth 1 -print -quit) ]]; then
-    hits+=$'\n'"files left in k12ctl's working directory: $(find "$K12_CWD" -mindepth 1 | tr '\n' ' ')"
-  fi
-  if [[ -n $hits ]]; then
-    NOLOCAL_FILES=$(printf '%s\n' "$hits" | sed -E 's/^[0-9]+ +//' | cut -c1-160 | sort -u | head -n 20)
-    local f
-    while IFS= read -r f; do
-      if [[ -f $f ]]; then NOLOCAL_BYTES=$((NOLOCAL_BYTES + $(stat -c %s -- "$f"))); fi
-    done < <(grep -o -E '"/[^"]+"' <<<"$hits" | tr -d '"' | sort -u)
-    log "k12ctl wrote local files:"
-    printf '%s\n' "$NOLOCAL_FILES" | sed 's/^/bench:   /' >&2
-  fi
+  NOLOCAL_FILES=$LOCAL_WRITES
+  NOLOCAL_BYTES=$LOCAL_WRITE_BYTES
 }
 
 # Warm up: every database read once (page cache, hint bits), every program started once.

@@ -10,10 +10,12 @@
 #   bench_machine_facts       machine, versions, load; bench_machine_md prints them as markdown
 #   bench_write_section NAME FILE
 #                             FILE between <!-- NAME:begin --> and <!-- NAME:end --> of BENCH_DOC
+#   bench_local_writes LABEL PROGRAM CMD...
+#                             what CMD writes to local files, under strace -f (untimed)
 # plus helpers to time a process (timed, rss_of), aggregate (median, maximum) and format.
 #
-# The databases depend only on their size and GEN_VERSION, so every benchmark (backup now,
-# restore and import later) measures the same data, and a kept environment serves them all.
+# The databases depend only on their size and GEN_VERSION, so every benchmark (backup, restore,
+# encryption; import later) measures the same data, and a kept environment serves them all.
 
 export LC_ALL=C
 BENCH_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -159,7 +161,8 @@ bench_k12ctl() {
   local bin=${K12CTL_BIN:-}
   if [[ -n $bin ]]; then
     [[ -x $bin ]] || die "K12CTL_BIN=$bin is not an executable"
-    K12_SRC="K12CTL_BIN=$bin"
+    # The commit below is the checkout's HEAD at the run, not necessarily the binary's source.
+    K12_SRC="K12CTL_BIN=$bin, built $(date -u -r "$bin" '+%Y-%m-%d %H:%M UTC')"
   else
     log "cargo build --release --locked --bin k12ctl (log: $LOGS/cargo-build.log)"
     (cd -- "$BENCH_ROOT" && cargo build --release --locked --bin k12ctl) >"$LOGS/cargo-build.log" 2>&1 ||
@@ -394,6 +397,41 @@ timed() {
 rss_of() { tail -n 1 "$TIMES/$1" | cut -d' ' -f2; }
 # json_num FIELD FILE: a top-level number of a k12ctl JSON report
 json_num() { sed -n "s/^  \"$1\": \\([0-9][0-9]*\\),\\{0,1\\}\$/\\1/p" "$2" | head -n1; }
+# json_str FIELD FILE: a top-level string of a k12ctl JSON report (no escapes expected)
+json_str() { sed -n "s/^  \"$1\": \"\\([^\"\\\\]*\\)\",\\{0,1\\}\$/\\1/p" "$2" | head -n1; }
+
+# bench_local_writes LABEL PROGRAM CMD...: run CMD once, untimed, from K12_CWD under strace -f
+# (--seccomp-bpf: only the listed calls stop it), and list what it and its children wrote
+# locally: every open/creat with a write flag and every call that makes, renames or removes a
+# path (/dev/null and terminals do not count), plus anything left in K12_CWD. PROGRAM (a basename) must appear in an execve of the trace, proof
+# that strace followed CMD's children. Dies when CMD fails. Sets LOCAL_WRITES (the calls, one a
+# line, "" when none) and LOCAL_WRITE_BYTES (sizes of the files named there that still exist).
+# CMD's stdout goes to $LOGS/strace-LABEL.out, its stderr to .stderr, the trace to .log.
+bench_local_writes() {
+  local label=$1 program=$2 trace=$LOGS/strace-$1.log hits f
+  shift 2
+  LOCAL_WRITES=""
+  LOCAL_WRITE_BYTES=0
+  (cd -- "$K12_CWD" && strace -f --seccomp-bpf -qq -o "$trace" \
+    -e trace=execve,open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,truncate,unlink,unlinkat \
+    "$@") >"$LOGS/strace-$label.out" 2>"$LOGS/strace-$label.stderr" ||
+    die "$label under strace failed; see $LOGS/strace-$label.stderr"
+  grep -q -E "execve\(\"[^\"]*/$program\"" "$trace" ||
+    die "strace check $label: no $program started under strace -f (see $trace); cannot tell"
+  hits=$(grep -E '(open|openat|openat2)\(.*(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)|(creat|mkdir|mkdirat|rename|renameat|renameat2|link|linkat|symlink|symlinkat|truncate|unlink|unlinkat)\(' "$trace" |
+    grep -v -E '= -1 |"/dev/(null|tty|pts/[0-9]+)"' || true)
+  if [[ -n $(find "$K12_CWD" -mindepth 1 -print -quit) ]]; then
+    hits+=$'\n'"files left in k12ctl's working directory: $(find "$K12_CWD" -mindepth 1 | tr '\n' ' ')"
+  fi
+  if [[ -n $hits ]]; then
+    LOCAL_WRITES=$(printf '%s\n' "$hits" | sed -E 's/^[0-9]+ +//' | cut -c1-160 | sort -u | head -n 20)
+    while IFS= read -r f; do
+      if [[ -f $f ]]; then LOCAL_WRITE_BYTES=$((LOCAL_WRITE_BYTES + $(stat -c %s -- "$f"))); fi
+    done < <(grep -o -E '"/[^"]+"' <<<"$hits" | tr -d '"' | sort -u)
+    log "$label wrote local files:"
+    printf '%s\n' "$LOCAL_WRITES" | sed 's/^/bench:   /' >&2
+  fi
+}
 
 # median, maximum: of the numbers on stdin ("nan" when there are none)
 median() {

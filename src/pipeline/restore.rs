@@ -313,7 +313,6 @@ async fn load_via_file(
         written += len;
         next = chunks.recv().await;
     }
-    temp.as_file().sync_data().ok();
     let read = finish_read(reader).await?;
     let integrity_error = integrity(&read, check);
     if integrity_error.is_some() {

@@ -175,7 +175,10 @@ async fn restore_and_compare(
         chunks,
         reader,
         &check,
-        &LoadOptions::default(),
+        &LoadOptions {
+            single_transaction: true,
+            ..LoadOptions::default()
+        },
         req.progress.as_ref(),
     )
     .await?;
