@@ -63,7 +63,8 @@ Settings are resolved as: flag > environment > .env file > YAML config file > de
 A .env file in the working directory is read; `k12ctl config show` prints the result.";
 
 /// Operator CLI of the K-12 learning platform: PostgreSQL backups streamed to
-/// object storage and proven to restore, safe restores, and platform health.
+/// object storage and proven to restore, safe restores, school provisioning,
+/// roster imports, and platform health.
 #[derive(Debug, Parser)]
 #[command(
     name = "k12ctl",
@@ -148,6 +149,16 @@ pub enum Command {
 
     /// Restore a backup into a database: confirmed, atomic, never into its source
     Restore(RestoreArgs),
+
+    /// Onboard schools: tenant, school, roles, admin, academic year and AI policies in one
+    /// transaction; the onboarding checklist
+    #[command(subcommand)]
+    Provision(ProvisionCommand),
+
+    /// Import a roster from CSV (users, courses and sections, enrollments): every row checked
+    /// first, then all or nothing
+    #[command(subcommand)]
+    Import(ImportCommand),
 
     /// Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical
     Health(HealthArgs),
@@ -360,6 +371,129 @@ pub struct RestoreArgs {
     /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvisionCommand {
+    /// Create a school's tenant, school, five roles with permissions, admin, current academic
+    /// year and AI task policies; one transaction per school, idempotent
+    School(ProvisionSchoolArgs),
+    /// Show a tenant's onboarding checklist (ten items) and its completion
+    Status(ProvisionStatusArgs),
+}
+
+const PROVISION_AFTER_HELP: &str = "\
+Every school is validated before anything is written (email, subdomain as a DNS label that is
+not reserved, required fields, time zone); with --file, one invalid entry stops the whole file.
+Re-running with the same values reports `already provisioned`; different values for an existing
+subdomain are refused, naming each difference. Exit codes: 0 provisioned (or already), 4 rejected
+(nothing written), 1 failed.
+
+A --file is YAML: `schools:` and a list of entries with the keys name, subdomain, admin_email,
+admin_first_name, admin_last_name, district, timezone, academic_year_start (see
+examples/schools.yaml). AI task policies come from `provision.ai_policies` in the config file.";
+
+#[derive(Debug, Args)]
+#[command(after_help = PROVISION_AFTER_HELP)]
+pub struct ProvisionSchoolArgs {
+    /// Provision every school listed in this YAML file (validated whole first)
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["name", "subdomain", "admin_email", "admin_first_name",
+            "admin_last_name", "district", "timezone", "academic_year_start"]
+    )]
+    pub file: Option<PathBuf>,
+
+    /// School name (also the tenant's name)
+    #[arg(long, required_unless_present = "file")]
+    pub name: Option<String>,
+
+    /// The tenant's subdomain (slug): lowercase letters, digits, hyphens; 3-63 characters
+    #[arg(long, required_unless_present = "file")]
+    pub subdomain: Option<String>,
+
+    /// The school administrator's email (the admin user's login)
+    #[arg(long, value_name = "EMAIL", required_unless_present = "file")]
+    pub admin_email: Option<String>,
+
+    #[arg(long, value_name = "NAME", required_unless_present = "file")]
+    pub admin_first_name: Option<String>,
+
+    #[arg(long, value_name = "NAME", required_unless_present = "file")]
+    pub admin_last_name: Option<String>,
+
+    /// School district
+    #[arg(long)]
+    pub district: Option<String>,
+
+    /// IANA time zone of the school [default: America/New_York]
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// First day of the current academic year, YYYY-MM-DD [default: the last 1 August]
+    #[arg(long, value_name = "DATE")]
+    pub academic_year_start: Option<chrono::NaiveDate>,
+
+    /// Print the plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvisionStatusArgs {
+    /// The tenant's subdomain
+    pub subdomain: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import users, courses and sections, or enrollments from a CSV file into a tenant
+    Csv(ImportCsvArgs),
+}
+
+const IMPORT_AFTER_HELP: &str = "\
+Columns (header names match case-insensitively; a UTF-8 BOM and CRLF are accepted):
+  users        email,first_name,last_name,role     role: admin, curriculum_lead, teacher,
+                                                   student or guardian
+  courses      course_code,course_name,section_code,section_name[,academic_year]
+                                                   academic_year: a year's name, e.g. 2026-2027
+                                                   (default: the tenant's current year)
+  enrollments  email,section_code,role             role: teacher or student
+
+Every row is checked first (required fields, email syntax, roles, duplicates in the file, users
+and sections that must exist). Any problem: each is reported with its line and column, nothing
+is written, exit 4. Otherwise one transaction writes everything, counter caches included.
+Re-importing a file changes nothing; changed names update; a user's new role is added.";
+
+#[derive(Debug, Args)]
+#[command(after_help = IMPORT_AFTER_HELP)]
+pub struct ImportCsvArgs {
+    /// The tenant's subdomain
+    #[arg(long, value_name = "SUBDOMAIN")]
+    pub tenant: String,
+
+    /// What the file holds
+    #[arg(long, value_enum)]
+    pub kind: ImportKind,
+
+    /// The CSV file; - reads standard input
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Check every row and report what would be inserted, updated or unchanged; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    /// email,first_name,last_name,role
+    Users,
+    /// course_code,course_name,section_code,section_name[,academic_year]
+    Courses,
+    /// email,section_code,role
+    Enrollments,
 }
 
 const HEALTH_AFTER_HELP: &str = "\

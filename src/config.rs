@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
+use crate::onboarding::defaults::{self, AiPolicy, ProvisionFile};
 use crate::notify::NotifySettings;
 use crate::secret::{redact_url, Secret};
 
@@ -81,6 +82,8 @@ pub struct FileConfig {
     pub notify: crate::notify::NotifyFile,
     #[serde(default)]
     pub health: HealthFile,
+    #[serde(default)]
+    pub provision: ProvisionFile,
 }
 
 /// `retention:`, used by `backup prune` under its flags.
@@ -144,6 +147,8 @@ pub struct Settings {
     pub retention: RetentionFile,
     pub notify: NotifySettings,
     pub health: HealthSettings,
+    /// AI task policies every provisioned school starts with.
+    pub ai_policies: Vec<AiPolicy>,
     pub sources: BTreeMap<&'static str, Source>,
 }
 
@@ -460,6 +465,13 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
     };
     r.sources.insert("health", health_source);
     let health = HealthSettings::from_file(file.health).map_err(exit::usage)?;
+    let ai_policies_source = if file.provision.ai_policies.is_some() {
+        Source::ConfigFile
+    } else {
+        Source::Default
+    };
+    r.sources.insert("provision.ai_policies", ai_policies_source);
+    let ai_policies = defaults::ai_policies(file.provision).map_err(exit::usage)?;
 
     Ok(Settings {
         config_file,
@@ -468,6 +480,7 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         redis_url,
         ai_gateway_url,
         health,
+        ai_policies,
         output: OutputSettings {
             format,
             progress: is_terminal && !global.no_progress && !global.quiet,
@@ -678,6 +691,16 @@ impl Settings {
                     .map(|p| p.display().to_string()),
             ),
             ("health", Some(self.health.describe())),
+            (
+                "provision.ai_policies",
+                Some(
+                    self.ai_policies
+                        .iter()
+                        .map(|p| format!("{} ({})", p.task_type, p.allowed_roles.join("/")))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            ),
         ];
         ResolvedView {
             config_file: self.config_file.as_ref().map(|p| p.display().to_string()),

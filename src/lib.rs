@@ -1,6 +1,7 @@
 //! k12ctl: the operator CLI of the K-12 learning platform.
 //!
-//! Dependencies point one way: `commands -> (pipeline, health) -> (db, storage)`;
+//! Dependencies point one way: `commands -> (pipeline, health) -> (db, storage)`,
+//! with `onboarding` (pure rules and formats) below `commands` and `db`;
 //! `db` and `storage` know nothing of clap or of output.
 
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod exit;
 pub mod health;
 pub mod notify;
+pub mod onboarding;
 pub mod output;
 pub mod pipeline;
 pub mod secret;

@@ -5,7 +5,9 @@
 pub mod backup;
 pub mod config;
 pub mod health;
+pub mod import;
 pub mod packaging;
+pub mod provision;
 pub mod prune;
 pub mod restore;
 pub mod verify;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cli::{BackupCommand, Command, ConfigCommand};
+use crate::cli::{BackupCommand, Command, ConfigCommand, ImportCommand, ProvisionCommand};
 use crate::config::{DotEnv, Settings};
 use crate::db::ConnInfo;
 use crate::exit;
@@ -120,6 +122,15 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
                 restore::run(ctx, args).await.map(|()| Vec::new())
             })
             .await
+        }
+        Command::Provision(ProvisionCommand::School(args)) => {
+            interruptible(ctx, provision::school(ctx, args)).await
+        }
+        Command::Provision(ProvisionCommand::Status(args)) => {
+            interruptible(ctx, provision::status(ctx, args)).await
+        }
+        Command::Import(ImportCommand::Csv(args)) => {
+            interruptible(ctx, import::csv(ctx, args)).await
         }
         Command::Health(args) => health::run(ctx, args).await,
         Command::Config(ConfigCommand::Show) => config::show(ctx),

@@ -1,11 +1,15 @@
 //! PostgreSQL access: connecting (TLS per `sslmode`, retries on connection
-//! errors only), the backup lock, the exported snapshot and the
-//! `backup_records` mirror. No clap, no output code.
+//! errors only), the backup lock, the exported snapshot, the
+//! `backup_records` mirror, and the platform tables that provisioning and
+//! roster imports write. No clap, no output code.
 
 pub mod admin;
 pub mod conn;
 pub mod lock;
+pub mod provision;
 pub mod records;
+pub mod roster;
+pub mod schema;
 pub mod snapshot;
 mod tls;
 
