@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
-use crate::onboarding::defaults::{self, AiPolicy, ProvisionFile};
 use crate::notify::NotifySettings;
+use crate::onboarding::defaults::{self, AiPolicy, ProvisionFile};
 use crate::secret::{redact_url, Secret};
 
 /// Where a resolved value came from (shown by `config show`).
@@ -470,7 +470,8 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
     } else {
         Source::Default
     };
-    r.sources.insert("provision.ai_policies", ai_policies_source);
+    r.sources
+        .insert("provision.ai_policies", ai_policies_source);
     let ai_policies = defaults::ai_policies(file.provision).map_err(exit::usage)?;
 
     Ok(Settings {

@@ -155,17 +155,11 @@ impl Report for ImportReport {
                 c.unchanged.to_string(),
             ]);
         }
-        let verb = if self.dry_run {
-            "dry run, nothing was written:"
+        let (rows, kind, file, tenant) = (self.rows, self.kind.as_str(), &self.file, &self.tenant);
+        if self.dry_run {
+            format!("{t}\ndry run: {rows} {kind} row(s) from {file} checked against {tenant}; nothing was written")
         } else {
-            "imported"
-        };
-        format!(
-            "{t}\n{verb} {} {} row(s) from {} into {}",
-            self.rows,
-            self.kind.as_str(),
-            self.file,
-            self.tenant
-        )
+            format!("{t}\nimported {rows} {kind} row(s) from {file} into {tenant}")
+        }
     }
 }

@@ -52,7 +52,11 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
     let mut client = pg::connect(&ctx.conn()?, "k12ctl provision").await?;
     schema::require(&client, schema::PROVISION).await?;
     let plan = plan(&client, &specs, from_file).await?;
-    let problems: Vec<Problem> = plan.iter().filter_map(|p| p.1.clone().err()).collect();
+    let problems: Vec<Problem> = plan
+        .iter()
+        .filter_map(|p| p.1.clone().err())
+        .flatten()
+        .collect();
     if !problems.is_empty() {
         return reject(ctx, report, problems);
     }
@@ -60,7 +64,11 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
     for (spec, existing) in &plan {
         let existing = existing.as_ref().ok().copied().flatten();
         if args.dry_run {
-            report.schools.push(SchoolResult::planned(spec, existing, &ctx.settings.ai_policies));
+            report.schools.push(SchoolResult::planned(
+                spec,
+                existing,
+                &ctx.settings.ai_policies,
+            ));
             continue;
         }
         let outcome = db::provision(&mut client, spec, &ctx.settings.ai_policies).await;
@@ -70,7 +78,10 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
             Ok(Outcome::Different(d)) => Err(exit::rejected(format!(
                 "{} was provisioned by someone else meanwhile, differently: {}",
                 spec.subdomain,
-                d.join("; ")
+                d.iter()
+                    .map(|(f, why)| format!("{f}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ))),
             Err(e) => Err(e),
         };
@@ -102,12 +113,12 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
 }
 
 /// Each spec with the existing tenant (Some(tenant id) if already
-/// provisioned the same), or the problem that stops the run.
+/// provisioned the same), or the problems that stop the run.
 async fn plan<'a>(
     client: &tokio_postgres::Client,
     specs: &'a [SchoolSpec],
     from_file: bool,
-) -> Result<Vec<(&'a SchoolSpec, Result<Option<i64>, Problem>)>> {
+) -> Result<Vec<(&'a SchoolSpec, Result<Option<i64>, Vec<Problem>>)>> {
     let mut zones: Vec<String> = specs.iter().map(|s| s.timezone.clone()).collect();
     zones.sort();
     zones.dedup();
@@ -127,10 +138,13 @@ async fn plan<'a>(
         if unknown.contains(&spec.timezone) {
             plan.push((
                 spec,
-                Err(problem(
+                Err(vec![problem(
                     "timezone",
-                    format!("unknown time zone {:?} (an IANA name like America/Chicago)", spec.timezone),
-                )),
+                    format!(
+                        "unknown time zone {:?} (an IANA name like America/Chicago)",
+                        spec.timezone
+                    ),
+                )]),
             ));
             continue;
         }
@@ -141,10 +155,12 @@ async fn plan<'a>(
                 if d.is_empty() {
                     Ok(Some(existing.tenant_id))
                 } else {
-                    Err(problem(
-                        "subdomain",
-                        format!("already provisioned differently: {}", d.join("; ")),
-                    ))
+                    Err(d
+                        .into_iter()
+                        .map(|(field, why)| {
+                            problem(field, format!("already provisioned differently: {why}"))
+                        })
+                        .collect())
                 }
             }
         };
@@ -244,7 +260,10 @@ impl SchoolResult {
                         ("tenants", 1),
                         ("schools", 1),
                         ("roles", crate::onboarding::rules::ROLES.len()),
-                        ("permissions", crate::onboarding::defaults::permissions().len()),
+                        (
+                            "permissions",
+                            crate::onboarding::defaults::permissions().len(),
+                        ),
                         ("users", 1),
                         ("user_roles", 1),
                         ("academic_years", 1),
@@ -291,8 +310,16 @@ impl Report for ProvisionReport {
             return t.to_string();
         }
         let mut t = tables::table([
-            "Subdomain", "Status", "Tenant", "School", "Admin user", "Academic year", "Roles",
-            "Permissions", "AI policies", "Onboarding",
+            "Subdomain",
+            "Status",
+            "Tenant",
+            "School",
+            "Admin user",
+            "Academic year",
+            "Roles",
+            "Permissions",
+            "AI policies",
+            "Onboarding",
         ]);
         for s in &self.schools {
             let id = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
@@ -325,10 +352,21 @@ impl Report for ProvisionReport {
                 ),
             ]);
         }
-        let created = self.schools.iter().filter(|s| s.status == "created").count();
+        let created = self
+            .schools
+            .iter()
+            .filter(|s| s.status == "created")
+            .count();
         let summary = if self.dry_run {
-            let n = self.schools.iter().filter(|s| s.status == "would create").count();
-            format!("dry run: {n} of {} school(s) would be created; nothing was written", self.schools.len())
+            let n = self
+                .schools
+                .iter()
+                .filter(|s| s.status == "would create")
+                .count();
+            format!(
+                "dry run: {n} of {} school(s) would be created; nothing was written",
+                self.schools.len()
+            )
         } else {
             format!(
                 "{created} school(s) created, {} already provisioned",

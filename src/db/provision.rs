@@ -34,20 +34,23 @@ pub struct Existing {
 }
 
 impl Existing {
-    /// How `spec` differs from what the database holds, one line per field.
-    pub fn differences(&self, spec: &SchoolSpec) -> Vec<String> {
+    /// How `spec` differs from what the database holds: (field, difference).
+    pub fn differences(&self, spec: &SchoolSpec) -> Vec<(&'static str, String)> {
         let mut d = Vec::new();
-        let mut field = |name: &str, db: Option<&str>, wanted: Option<&str>| {
+        let mut field = |name: &'static str, db: Option<&str>, wanted: Option<&str>| {
             if db != wanted {
-                d.push(format!(
-                    "{name}: {} in the database, {} requested",
-                    shown(db),
-                    shown(wanted)
+                d.push((
+                    name,
+                    format!("{} in the database, {} requested", shown(db), shown(wanted)),
                 ));
             }
         };
         field("name", Some(&self.name), Some(&spec.name));
-        field("district", self.district.as_deref(), spec.district.as_deref());
+        field(
+            "district",
+            self.district.as_deref(),
+            spec.district.as_deref(),
+        );
         field("timezone", Some(&self.timezone), Some(&spec.timezone));
         field("school", self.school_name.as_deref(), Some(&spec.name));
         let (email, first, last) = match &self.admin {
@@ -95,7 +98,9 @@ pub async fn find(client: &impl GenericClient, slug: &str) -> Result<Option<Exis
         district: r.get(2),
         timezone: r.get(3),
         school_name: r.get(4),
-        admin: r.get::<_, Option<String>>(5).map(|e| (e, r.get(6), r.get(7))),
+        admin: r
+            .get::<_, Option<String>>(5)
+            .map(|e| (e, r.get(6), r.get(7))),
         current_year_start: r.get(8),
     }))
 }
@@ -131,7 +136,7 @@ pub enum Outcome {
     /// Already provisioned with this spec: the tenant's id.
     Unchanged(i64),
     /// Provisioned with a different spec: the differences.
-    Different(Vec<String>),
+    Different(Vec<(&'static str, String)>),
 }
 
 /// Provision one school in one transaction: everything or nothing. Under a
@@ -156,9 +161,12 @@ pub async fn provision(
             Outcome::Different(d)
         });
     }
-    let created = create(&tx, spec, policies)
-        .await
-        .with_context(|| format!("provisioning {} failed; nothing was written", spec.subdomain))?;
+    let created = create(&tx, spec, policies).await.with_context(|| {
+        format!(
+            "provisioning {} failed; nothing was written",
+            spec.subdomain
+        )
+    })?;
     tx.commit()
         .await
         .with_context(|| format!("provisioning {} failed at commit", spec.subdomain))?;

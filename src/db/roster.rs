@@ -16,6 +16,10 @@ use super::provision::NOW_UTC;
 use crate::exit;
 use crate::onboarding::roster::{Errors, Kind, Parsed, Rows, MAX_REPORTED_ERRORS};
 
+/// First key of the import's transaction-level advisory lock ("k12i"); the
+/// second is the tenant's.
+const LOCK_CLASS: i32 = 0x6b31_3269;
+
 /// Inserted / updated / unchanged rows of one table.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TableCounts {
@@ -55,8 +59,8 @@ pub async fn import(
         .get(0);
     let locked: bool = tx
         .query_one(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended('k12ctl import ' || $1::text, 0))",
-            &[&tenant_id],
+            "SELECT pg_try_advisory_xact_lock($1, hashtext($2::bigint::text))",
+            &[&LOCK_CLASS, &tenant_id],
         )
         .await?
         .get(0);
@@ -102,7 +106,14 @@ async fn stage(
         Rows::Courses(_) => (
             "line bigint, course_code text, course_name text, section_code text, \
              section_name text, academic_year text",
-            &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
+            &[
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+            ],
         ),
         Rows::Enrollments(_) => (
             "line bigint, email text, section_code text, role text",
@@ -157,7 +168,10 @@ async fn stage(
             }
         }
     }
-    writer.finish().await.context("COPY into the staging table failed")?;
+    writer
+        .finish()
+        .await
+        .context("COPY into the staging table failed")?;
     on_staged(since_report);
     // Resolve references once, for the checks, the counts and the writes.
     let resolve = match rows {

@@ -14,17 +14,57 @@ const TIMESTAMPS: [&str; 2] = ["created_at", "updated_at"];
 pub const PROVISION: Needs = &[
     (
         "tenants",
-        &["id", "name", "slug", "district", "timezone", "settings", "schools_count", "courses_count"],
+        &[
+            "id",
+            "name",
+            "slug",
+            "district",
+            "timezone",
+            "settings",
+            "schools_count",
+            "courses_count",
+        ],
     ),
     ("schools", &["id", "tenant_id", "name", "timezone"]),
     ("roles", &["id", "tenant_id", "name"]),
     ("user_roles", &["id", "tenant_id", "user_id", "role_id"]),
-    ("permissions", &["id", "tenant_id", "role_id", "resource", "action", "granted"]),
-    ("users", &["id", "tenant_id", "email", "first_name", "last_name"]),
-    ("academic_years", &["id", "tenant_id", "name", "start_date", "end_date", "current"]),
+    (
+        "permissions",
+        &[
+            "id",
+            "tenant_id",
+            "role_id",
+            "resource",
+            "action",
+            "granted",
+        ],
+    ),
+    (
+        "users",
+        &["id", "tenant_id", "email", "first_name", "last_name"],
+    ),
+    (
+        "academic_years",
+        &[
+            "id",
+            "tenant_id",
+            "name",
+            "start_date",
+            "end_date",
+            "current",
+        ],
+    ),
     (
         "ai_task_policies",
-        &["id", "tenant_id", "created_by_id", "task_type", "enabled", "requires_approval", "allowed_roles"],
+        &[
+            "id",
+            "tenant_id",
+            "created_by_id",
+            "task_type",
+            "enabled",
+            "requires_approval",
+            "allowed_roles",
+        ],
     ),
     ("courses", &["id", "tenant_id"]),
     ("sections", &["id", "tenant_id"]),
@@ -34,13 +74,32 @@ pub const PROVISION: Needs = &[
 /// What `import csv` writes.
 pub const IMPORT: Needs = &[
     ("tenants", &["id", "slug", "courses_count"]),
-    ("users", &["id", "tenant_id", "email", "first_name", "last_name"]),
+    (
+        "users",
+        &["id", "tenant_id", "email", "first_name", "last_name"],
+    ),
     ("roles", &["id", "tenant_id", "name"]),
     ("user_roles", &["id", "tenant_id", "user_id", "role_id"]),
     ("academic_years", &["id", "tenant_id", "name", "current"]),
-    ("courses", &["id", "tenant_id", "academic_year_id", "code", "name"]),
-    ("sections", &["id", "tenant_id", "course_id", "code", "name", "enrollments_count"]),
-    ("enrollments", &["id", "tenant_id", "user_id", "section_id", "role"]),
+    (
+        "courses",
+        &["id", "tenant_id", "academic_year_id", "code", "name"],
+    ),
+    (
+        "sections",
+        &[
+            "id",
+            "tenant_id",
+            "course_id",
+            "code",
+            "name",
+            "enrollments_count",
+        ],
+    ),
+    (
+        "enrollments",
+        &["id", "tenant_id", "user_id", "section_id", "role"],
+    ),
 ];
 
 /// Fail with everything that is missing, in one message.

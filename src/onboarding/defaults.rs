@@ -65,22 +65,54 @@ const ACTIONS: [&str; 7] = [
 
 /// The other roles' grants: (role, resource, actions).
 const GRANTS: [(&str, &str, &[&str]); 18] = [
-    ("teacher", "unit_plans", &["read", "create", "update", "delete", "publish"]),
-    ("teacher", "lesson_plans", &["read", "create", "update", "delete"]),
+    (
+        "teacher",
+        "unit_plans",
+        &["read", "create", "update", "delete", "publish"],
+    ),
+    (
+        "teacher",
+        "lesson_plans",
+        &["read", "create", "update", "delete"],
+    ),
     ("teacher", "courses", &["read"]),
-    ("teacher", "assignments", &["read", "create", "update", "delete", "publish"]),
+    (
+        "teacher",
+        "assignments",
+        &["read", "create", "update", "delete", "publish"],
+    ),
     ("teacher", "submissions", &["read", "update"]),
-    ("teacher", "quizzes", &["read", "create", "update", "delete", "publish"]),
+    (
+        "teacher",
+        "quizzes",
+        &["read", "create", "update", "delete", "publish"],
+    ),
     ("teacher", "discussions", &["read", "create", "update"]),
-    ("teacher", "resource_links", &["read", "create", "update", "delete"]),
+    (
+        "teacher",
+        "resource_links",
+        &["read", "create", "update", "delete"],
+    ),
     ("student", "courses", &["read"]),
     ("student", "assignments", &["read"]),
     ("student", "submissions", &["read", "create"]),
     ("student", "quizzes", &["read"]),
     ("student", "discussions", &["read", "create"]),
-    ("curriculum_lead", "unit_plans", &["read", "create", "update", "delete", "publish", "approve"]),
-    ("curriculum_lead", "templates", &["read", "create", "update", "delete", "publish"]),
-    ("curriculum_lead", "standards", &["read", "create", "update"]),
+    (
+        "curriculum_lead",
+        "unit_plans",
+        &["read", "create", "update", "delete", "publish", "approve"],
+    ),
+    (
+        "curriculum_lead",
+        "templates",
+        &["read", "create", "update", "delete", "publish"],
+    ),
+    (
+        "curriculum_lead",
+        "standards",
+        &["read", "create", "update"],
+    ),
     ("curriculum_lead", "approvals", &["read", "update"]),
     ("guardian", "submissions", &["read"]),
 ];
@@ -128,15 +160,21 @@ pub struct ProvisionFile {
 /// Lesson planning, unit planning, differentiation, assessment and rewriting,
 /// for staff only (students get no AI task by default), each needing approval.
 pub fn default_ai_policies() -> Vec<AiPolicy> {
-    ["lesson_plan", "unit_plan", "differentiation", "assessment", "rewrite"]
-        .iter()
-        .map(|t| AiPolicy {
-            task_type: (*t).to_owned(),
-            allowed_roles: vec!["admin".into(), "curriculum_lead".into(), "teacher".into()],
-            enabled: true,
-            requires_approval: true,
-        })
-        .collect()
+    [
+        "lesson_plan",
+        "unit_plan",
+        "differentiation",
+        "assessment",
+        "rewrite",
+    ]
+    .iter()
+    .map(|t| AiPolicy {
+        task_type: (*t).to_owned(),
+        allowed_roles: vec!["admin".into(), "curriculum_lead".into(), "teacher".into()],
+        enabled: true,
+        requires_approval: true,
+    })
+    .collect()
 }
 
 /// The configured policies, checked: known task types, each once, known
@@ -155,7 +193,9 @@ pub fn ai_policies(file: ProvisionFile) -> Result<Vec<AiPolicy>, String> {
             ));
         }
         if !seen.insert(t) {
-            return Err(format!("provision.ai_policies: task_type {t:?} is listed twice"));
+            return Err(format!(
+                "provision.ai_policies: task_type {t:?} is listed twice"
+            ));
         }
         if p.allowed_roles.is_empty() {
             return Err(format!(
@@ -163,7 +203,11 @@ pub fn ai_policies(file: ProvisionFile) -> Result<Vec<AiPolicy>, String> {
                  every role; list the roles explicitly"
             ));
         }
-        if let Some(r) = p.allowed_roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+        if let Some(r) = p
+            .allowed_roles
+            .iter()
+            .find(|r| !ROLES.contains(&r.as_str()))
+        {
             return Err(format!(
                 "provision.ai_policies: {t}: unknown role {r:?} (one of: {})",
                 ROLES.join(", ")
@@ -193,14 +237,17 @@ mod tests {
     fn students_get_no_ai_task_by_default() {
         let d = ai_policies(ProvisionFile::default()).unwrap();
         assert_eq!(d.len(), 5);
-        assert!(d.iter().all(|p| !p.allowed_roles.iter().any(|r| r == "student")));
+        assert!(d
+            .iter()
+            .all(|p| !p.allowed_roles.iter().any(|r| r == "student")));
     }
 
     #[test]
     fn configured_policies_are_checked() {
         let parse = |y: &str| ai_policies(yaml_serde::from_str::<ProvisionFile>(y).unwrap());
-        let ok = parse("ai_policies:\n  - {task_type: rewrite, allowed_roles: [teacher, student]}\n")
-            .unwrap();
+        let ok =
+            parse("ai_policies:\n  - {task_type: rewrite, allowed_roles: [teacher, student]}\n")
+                .unwrap();
         assert_eq!(ok.len(), 1);
         assert!(ok[0].enabled && ok[0].requires_approval);
         let err = parse("ai_policies:\n  - {task_type: essay, allowed_roles: [teacher]}\n");

@@ -187,7 +187,9 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
 
     if !read_record(&mut reader, &mut record)? {
         let mut parsed = empty(kind);
-        parsed.errors.push(1, None, "the file is empty (no header line)");
+        parsed
+            .errors
+            .push(1, None, "the file is empty (no header line)");
         return Ok(parsed);
     }
     let header = match Header::parse(kind, &record, &mut errors) {
@@ -252,10 +254,12 @@ fn read_record<R: Read>(
     reader: &mut csv::Reader<R>,
     record: &mut csv::ByteRecord,
 ) -> std::io::Result<bool> {
-    reader.read_byte_record(record).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
-    })
+    reader
+        .read_byte_record(record)
+        .map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(e) => e,
+            other => std::io::Error::other(format!("{other:?}")),
+        })
 }
 
 /// Where each column of the format is in the file.
@@ -290,7 +294,11 @@ impl Header {
                         kind.as_str(),
                         kind.columns()
                             .iter()
-                            .map(|(c, r)| if *r { (*c).to_owned() } else { format!("[{c}]") })
+                            .map(|(c, r)| if *r {
+                                (*c).to_owned()
+                            } else {
+                                format!("[{c}]")
+                            })
                             .collect::<Vec<_>>()
                             .join(",")
                     ),
@@ -353,7 +361,12 @@ impl Checker {
                 let last_name = check("last_name", rules::text("last_name", fields[2]));
                 let role = check("role", rules::one_of("role", fields[3], &ROLES));
                 if errors.total == before
-                    && first_seen(&mut self.seen, email.clone(), (line, "email", "email"), errors)
+                    && first_seen(
+                        &mut self.seen,
+                        email.clone(),
+                        (line, "email", "email"),
+                        errors,
+                    )
                 {
                     rows.push(UserRow {
                         line,
@@ -386,7 +399,10 @@ impl Checker {
                 {
                     return;
                 }
-                let key = (academic_year.clone().unwrap_or_default(), course_code.clone());
+                let key = (
+                    academic_year.clone().unwrap_or_default(),
+                    course_code.clone(),
+                );
                 if let Some((name, first)) = self.course_names.get(&key) {
                     if *name != course_name {
                         errors.push(
@@ -437,7 +453,11 @@ fn first_seen(
     errors: &mut Errors,
 ) -> bool {
     if let Some(first) = seen.get(&key) {
-        errors.push(line, Some(column), format!("duplicate {what}: first on line {first}"));
+        errors.push(
+            line,
+            Some(column),
+            format!("duplicate {what}: first on line {first}"),
+        );
         return false;
     }
     seen.insert(key, line);
@@ -472,7 +492,10 @@ mod tests {
         assert_eq!(rows[0].first_name, "Ann, Jr.");
         assert_eq!(rows[0].last_name, "O'Brien\nSmith");
         assert_eq!(rows[0].role, "teacher");
-        assert_eq!(rows[1].line, 4, "a quoted line break moves the next row down");
+        assert_eq!(
+            rows[1].line, 4,
+            "a quoted line break moves the next row down"
+        );
         assert_eq!(rows[1].email, "b@example.org");
         assert_eq!(rows[1].last_name, "Say \"hi\"");
         assert_eq!(p.ignored_columns, ["grade"]);
@@ -522,8 +545,13 @@ mod tests {
                     ALG1,Algebra 1,ALG1-03,Period 3\n\
                     GEO,Geometry,ALG1-01,Period 1\n";
         let p = parse_str(Kind::Courses, text.as_bytes());
-        assert_eq!(lines(&p), [(4, Some("course_name")), (5, Some("section_code"))]);
-        let Rows::Courses(rows) = &p.rows else { panic!() };
+        assert_eq!(
+            lines(&p),
+            [(4, Some("course_name")), (5, Some("section_code"))]
+        );
+        let Rows::Courses(rows) = &p.rows else {
+            panic!()
+        };
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].academic_year, None);
     }

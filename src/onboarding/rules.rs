@@ -26,11 +26,55 @@ pub const AI_TASK_TYPES: [&str; 12] = [
 
 /// Subdomains the platform itself answers on, or that mail and DNS need.
 pub const RESERVED_SUBDOMAINS: &[&str] = &[
-    "www", "api", "admin", "app", "mail", "smtp", "imap", "pop", "pop3", "ftp", "ns", "ns1", "ns2",
-    "dns", "mx", "webmail", "static", "assets", "cdn", "media", "status", "help", "support",
-    "docs", "blog", "dev", "staging", "test", "demo", "login", "auth", "sso", "oauth", "account",
-    "accounts", "dashboard", "portal", "billing", "internal", "system", "root", "localhost",
-    "ai", "gateway", "sidekiq", "metrics", "grafana", "k12", "k12ctl",
+    "www",
+    "api",
+    "admin",
+    "app",
+    "mail",
+    "smtp",
+    "imap",
+    "pop",
+    "pop3",
+    "ftp",
+    "ns",
+    "ns1",
+    "ns2",
+    "dns",
+    "mx",
+    "webmail",
+    "static",
+    "assets",
+    "cdn",
+    "media",
+    "status",
+    "help",
+    "support",
+    "docs",
+    "blog",
+    "dev",
+    "staging",
+    "test",
+    "demo",
+    "login",
+    "auth",
+    "sso",
+    "oauth",
+    "account",
+    "accounts",
+    "dashboard",
+    "portal",
+    "billing",
+    "internal",
+    "system",
+    "root",
+    "localhost",
+    "ai",
+    "gateway",
+    "sidekiq",
+    "metrics",
+    "grafana",
+    "k12",
+    "k12ctl",
 ];
 
 /// Longest name, code or other free-text value accepted (characters).
@@ -155,8 +199,14 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("  Ana.Lopez@Example.ORG ").unwrap(), "ana.lopez@example.org");
-        assert_eq!(email("o'brien+x@k12.example.org").unwrap(), "o'brien+x@k12.example.org");
+        assert_eq!(
+            email("  Ana.Lopez@Example.ORG ").unwrap(),
+            "ana.lopez@example.org"
+        );
+        assert_eq!(
+            email("o'brien+x@k12.example.org").unwrap(),
+            "o'brien+x@k12.example.org"
+        );
         for bad in [
             "",
             "plainaddress",
@@ -180,7 +230,13 @@ mod tests {
 
     #[test]
     fn subdomains() {
-        for ok in ["maplewood", "riverbend-isd", "ps-118", "abc", &"a".repeat(63)] {
+        for ok in [
+            "maplewood",
+            "riverbend-isd",
+            "ps-118",
+            "abc",
+            &"a".repeat(63),
+        ] {
             assert!(subdomain(ok).is_ok(), "{ok:?} refused");
         }
         for (bad, why) in [
@@ -208,6 +264,8 @@ mod tests {
         assert!(text("name", &"x".repeat(256)).unwrap_err().contains("255"));
         assert_eq!(optional_text("district", " ").unwrap(), None);
         assert_eq!(one_of("role", " Teacher ", &ROLES).unwrap(), "teacher");
-        assert!(one_of("role", "principal", &ROLES).unwrap_err().contains("one of"));
+        assert!(one_of("role", "principal", &ROLES)
+            .unwrap_err()
+            .contains("one of"));
     }
 }

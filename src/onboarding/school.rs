@@ -209,10 +209,16 @@ mod tests {
     #[test]
     fn academic_years() {
         let y = AcademicYear::current(day("2026-11-24"));
-        assert_eq!((y.name.as_str(), y.start_date, y.end_date), ("2026-2027", day("2026-08-01"), day("2027-07-31")));
+        assert_eq!(
+            (y.name.as_str(), y.start_date, y.end_date),
+            ("2026-2027", day("2026-08-01"), day("2027-07-31"))
+        );
         assert_eq!(AcademicYear::current(day("2026-03-01")).name, "2025-2026");
         let jan = AcademicYear::starting(day("2027-01-01"));
-        assert_eq!((jan.name.as_str(), jan.end_date), ("2027", day("2027-12-31")));
+        assert_eq!(
+            (jan.name.as_str(), jan.end_date),
+            ("2027", day("2027-12-31"))
+        );
     }
 
     #[test]
@@ -228,8 +234,12 @@ mod tests {
         let mut bad = input("www");
         bad.admin_email = Some("not-an-email".into());
         bad.name = None;
-        let problems =
-            validate(&[input("maple"), bad, input("maple")], day("2026-11-24"), true).unwrap_err();
+        let problems = validate(
+            &[input("maple"), bad, input("maple")],
+            day("2026-11-24"),
+            true,
+        )
+        .unwrap_err();
         let fields: Vec<(&str, &str)> = problems
             .iter()
             .map(|p| (p.entry.as_str(), p.field.as_str()))
@@ -248,9 +258,14 @@ mod tests {
 
     #[test]
     fn yaml_files() {
-        let ok = parse_file("schools:\n  - name: A\n    subdomain: abc\n    academic_year_start: 2026-08-15\n").unwrap();
+        let ok = parse_file(
+            "schools:\n  - name: A\n    subdomain: abc\n    academic_year_start: 2026-08-15\n",
+        )
+        .unwrap();
         assert_eq!(ok[0].academic_year_start, Some(day("2026-08-15")));
-        assert!(parse_file("schools:\n  - nmae: A\n").unwrap_err().contains("nmae"));
+        assert!(parse_file("schools:\n  - nmae: A\n")
+            .unwrap_err()
+            .contains("nmae"));
         assert!(parse_file("schools: []\n").is_err());
     }
 }

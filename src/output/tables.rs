@@ -27,10 +27,15 @@ pub fn status_cell(status: &str, style: &Style) -> Cell {
         return cell;
     }
     match status {
-        "completed" | "verified" | "healthy" | "ok" | "created" | "unchanged" | "done"
-        | "imported" | "already provisioned" => {
-            cell.fg(Color::Green)
-        }
+        "completed"
+        | "verified"
+        | "healthy"
+        | "ok"
+        | "created"
+        | "unchanged"
+        | "done"
+        | "imported"
+        | "already provisioned" => cell.fg(Color::Green),
         "failed" | "verification_failed" | "critical" | "error" | "rejected" => cell.fg(Color::Red),
         _ => cell.fg(Color::Yellow),
     }
