@@ -8,8 +8,10 @@
 //! case-insensitively, a UTF-8 BOM is skipped, CRLF and quoted fields (commas,
 //! quotes, line breaks) follow RFC 4180. Values are trimmed.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -141,16 +143,51 @@ impl Errors {
     }
 }
 
-/// Counts the bytes read, for progress.
+/// Where the line breaks are, as the file is read: the csv crate's own line
+/// numbers are off for CRLF files, so lines are counted here, from the
+/// bytes. Only breaks not yet passed are kept (a buffer's worth).
+#[derive(Default)]
+struct Lines {
+    /// Offsets of `\n` bytes not yet passed, ascending.
+    ahead: VecDeque<u64>,
+    /// Line breaks passed.
+    passed: u64,
+    /// Bytes read so far.
+    offset: u64,
+}
+
+impl Lines {
+    /// The line (1-based) of the record that starts at `offset`; offsets
+    /// must not decrease from call to call. A `\n` at `offset` itself ends
+    /// the line before: the csv crate starts a record after CR at the LF.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&b| b <= offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+/// Counts the bytes read (progress) and notes the line breaks.
 struct Counting<R, F> {
     inner: R,
     on_read: F,
+    lines: Rc<RefCell<Lines>>,
 }
 
 impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         (self.on_read)(n as u64);
+        let mut lines = self.lines.borrow_mut();
+        let start = lines.offset;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                lines.ahead.push_back(start + i as u64);
+            }
+        }
+        lines.offset += n as u64;
         Ok(n)
     }
 }
@@ -158,15 +195,20 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 /// Read and check a whole file. Only I/O errors are `Err`; everything wrong
 /// with the content is in `Parsed::errors`.
 pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io::Result<Parsed> {
+    let lines = Rc::new(RefCell::new(Lines::default()));
     let mut input = BufReader::with_capacity(
         256 * 1024,
         Counting {
             inner: input,
             on_read,
+            lines: Rc::clone(&lines),
         },
     );
+    // Record offsets count from after the BOM.
+    let mut bom = 0;
     if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         input.consume(3);
+        bom = 3;
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -203,13 +245,10 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
 
     let mut checker = Checker::new(kind);
     let mut rows_read = 0;
-    // The csv crate counts record terminators, not line breaks inside quoted
-    // fields: add those to report the line an editor shows.
-    let mut quoted_breaks = line_breaks(&record);
     while read_record(&mut reader, &mut record)? {
         rows_read += 1;
-        let line = record.position().map_or(0, |p| p.line()) + quoted_breaks;
-        quoted_breaks += line_breaks(&record);
+        let offset = record.position().map_or(0, |p| p.byte()) + bom;
+        let line = lines.borrow_mut().line_of(offset);
         if record.len() != header.width {
             errors.push(
                 line,
@@ -241,13 +280,6 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
         errors,
         ignored_columns: header.ignored,
     })
-}
-
-fn line_breaks(record: &csv::ByteRecord) -> u64 {
-    record
-        .iter()
-        .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
-        .sum()
 }
 
 fn read_record<R: Read>(
@@ -526,6 +558,28 @@ mod tests {
         assert!(p.errors.kept[2].reason.contains("first on line 2"));
         assert!(p.errors.kept[3].reason.contains("UTF-8"));
         assert_eq!(p.rows_read, 7);
+    }
+
+    #[test]
+    fn lines_are_counted_in_crlf_and_lf_files_alike() {
+        for eol in ["\n", "\r\n"] {
+            let text = [
+                "email,first_name,last_name,role",
+                "a@example.org,A,B,teacher",
+                "b@example.org,\"B",
+                "b\",B,student",
+                "bad,A,B,teacher",
+                "c@example.org,A,B,nope",
+                "",
+            ]
+            .join(eol);
+            let p = parse_str(Kind::Users, text.as_bytes());
+            assert_eq!(
+                lines(&p),
+                [(5, Some("email")), (6, Some("role"))],
+                "{eol:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,5 +9,7 @@ mod common;
 mod errors;
 mod health;
 mod health_output;
+mod import;
+mod provision;
 mod restore;
 mod unattended;
