@@ -40,6 +40,8 @@ complete -c k12ctl -n "__fish_k12ctl_needs_command" -s h -l help -d 'Print help 
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "backup" -d 'Back up, list and inspect backups'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "provision" -d 'Onboard schools: tenant, school, roles, admin, academic year and AI policies in one transaction; the onboarding checklist'
+complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "import" -d 'Import a roster from CSV (users, courses and sections, enrollments): every row checked first, then all or nothing'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "health" -d 'Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect the resolved configuration'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
@@ -191,6 +193,101 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s q -l quiet -d 
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l file -d 'Provision every school listed in this YAML file (validated whole first)' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l name -d 'School name (also the tenant\'s name)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l subdomain -d 'The tenant\'s subdomain (slug): lowercase letters, digits, hyphens; 3-63 characters' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-email -d 'The school administrator\'s email (the admin user\'s login)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-first-name -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-last-name -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l district -d 'School district' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l timezone -d 'IANA time zone of the school [default: America/New_York]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l academic-year-start -d 'First day of the current academic year, YYYY-MM-DD [default: the last 1 August]' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l dry-run -d 'Print the plan and write nothing'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -f -a "csv" -d 'Import users, courses and sections, or enrollments from a CSV file into a tenant'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l tenant -d 'The tenant\'s subdomain' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l kind -d 'What the file holds' -r -f -a "users\t'email,first_name,last_name,role'
+courses\t'course_code,course_name,section_code,section_name[,academic_year]'
+enrollments\t'email,section_code,role'"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l dry-run -d 'Check every row and report what would be inserted, updated or unchanged; write nothing'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "csv" -d 'Import users, courses and sections, or enrollments from a CSV file into a tenant'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand health" -l check -d 'Run only this check (repeatable) [default: all]' -r -f -a "database\t'Connect, SELECT 1 latency, connections in use vs max_connections'
 redis\t'PING latency and memory use (REDIS_URL)'
 sidekiq\t'Queue depth, oldest job\'s latency, retry and dead sets (REDIS_URL)'
@@ -275,16 +372,21 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s q -l quiet -d 'Onl
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "health" -d 'Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore health config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "backup" -d 'Back up, list and inspect backups'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "restore" -d 'Restore a backup into a database: confirmed, atomic, never into its source'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "provision" -d 'Onboard schools: tenant, school, roles, admin, academic year and AI policies in one transaction; the onboarding checklist'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "import" -d 'Import a roster from CSV (users, courses and sections, enrollments): every row checked first, then all or nothing'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "health" -d 'Check database, redis, sidekiq, storage, AI gateway and backups: healthy, warning or critical'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "config" -d 'Inspect the resolved configuration'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and not __fish_seen_subcommand_from backup restore provision import health config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "csv" -d 'Import users, courses and sections, or enrollments from a CSV file into a tenant'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'

@@ -55,6 +55,11 @@ fn help_texts_are_stable() {
     assert_snapshot("help-backup-run.txt", &help(&["backup", "run", "--help"]));
     assert_snapshot("help-backup-list.txt", &help(&["backup", "list", "--help"]));
     assert_snapshot("help-health.txt", &help(&["health", "--help"]));
+    assert_snapshot(
+        "help-provision-school.txt",
+        &help(&["provision", "school", "--help"]),
+    );
+    assert_snapshot("help-import-csv.txt", &help(&["import", "csv", "--help"]));
 }
 
 #[test]
@@ -77,6 +82,53 @@ fn backup_json_shapes_are_stable() {
     assert_snapshot(
         "backup-list.json",
         &serde_json::to_string_pretty(&shape(&list)).unwrap(),
+    );
+}
+
+#[test]
+fn onboarding_json_shapes_are_stable() {
+    use crate::provision::{k12, school_flags};
+    let env = env();
+    let db = TestDb::with_schema(&env, "shapes_onboarding");
+    let out = run(k12(&env, &db)
+        .args(school_flags("shapes"))
+        .args(["--output", "json"]));
+    assert_code(&out, 0);
+    assert_snapshot(
+        "provision-school.json",
+        &serde_json::to_string_pretty(&shape(&json(&out))).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.csv");
+    std::fs::write(
+        &file,
+        "email,first_name,last_name,role\na@example.org,A,B,teacher\n",
+    )
+    .unwrap();
+    let import = |file: &Path| {
+        run(k12(&env, &db)
+            .args([
+                "import", "csv", "--tenant", "shapes", "--kind", "users", "--output", "json",
+            ])
+            .arg(file))
+    };
+    let out = import(&file);
+    assert_code(&out, 0);
+    assert_snapshot(
+        "import-csv.json",
+        &serde_json::to_string_pretty(&shape(&json(&out))).unwrap(),
+    );
+    std::fs::write(&file, "email,first_name,last_name,role\nnope,A,B,teacher\n").unwrap();
+    let out = import(&file);
+    assert_code(&out, 4);
+    assert_snapshot(
+        "import-csv-rejected.json",
+        &serde_json::to_string_pretty(&shape(&json(&out))).unwrap(),
+    );
+    let out = run(k12(&env, &db).args(["provision", "status", "shapes", "--output", "json"]));
+    assert_snapshot(
+        "provision-status.json",
+        &serde_json::to_string_pretty(&shape(&json(&out))).unwrap(),
     );
 }
 

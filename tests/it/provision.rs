@@ -407,3 +407,50 @@ fn missing_tables_and_columns_are_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ai_policies_come_from_the_config_file() {
+    let env = env();
+    let db = TestDb::with_schema(&env, "p_policies");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("k12ctl.yaml");
+    std::fs::write(
+        &config,
+        "provision:\n  ai_policies:\n    \
+         - {task_type: rewrite, allowed_roles: [teacher, student], requires_approval: false}\n    \
+         - {task_type: ib_proofing, allowed_roles: [curriculum_lead], enabled: false}\n",
+    )
+    .unwrap();
+    let out = run(k12(&env, &db)
+        .arg("--config")
+        .arg(&config)
+        .args(school_flags("maple-grove")));
+    assert_code(&out, 0);
+    assert_eq!(
+        db.sql("SELECT string_agg(task_type || ':' || enabled || ':' || requires_approval || ':' || allowed_roles::text, ',' ORDER BY id) FROM ai_task_policies"),
+        "rewrite:true:false:[\"teacher\", \"student\"],ib_proofing:false:true:[\"curriculum_lead\"]"
+    );
+    let shown = run(k12(&env, &db)
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "show"]));
+    assert!(
+        stdout(&shown).contains("rewrite (teacher/student), ib_proofing (curriculum_lead)"),
+        "{}",
+        stdout(&shown)
+    );
+
+    // An empty role list would mean "every role" to the platform: refused.
+    std::fs::write(
+        &config,
+        "provision:\n  ai_policies:\n    - {task_type: rewrite, allowed_roles: []}\n",
+    )
+    .unwrap();
+    let out = run(k12(&env, &db)
+        .arg("--config")
+        .arg(&config)
+        .args(school_flags("oak-park")));
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("every role"), "{}", stderr(&out));
+    assert_eq!(count(&db, "SELECT count(*) FROM tenants"), 1);
+}
