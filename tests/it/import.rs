@@ -466,3 +466,50 @@ fn the_schema_is_checked_before_reading() {
     );
     assert_eq!(db.sql("SELECT count(*) FROM users"), "1");
 }
+
+#[test]
+fn a_second_import_into_the_same_tenant_waits_its_turn() {
+    use std::io::{BufRead, BufReader};
+    let env = env();
+    let (db, dir) = setup(&env, "i_lock");
+    let tenant_id = db.sql("SELECT id FROM tenants");
+    // Another import holds the tenant's lock: a psql session that took it
+    // (the same two keys as k12ctl's) and says so.
+    let mut holder = std::process::Command::new("psql")
+        .args(["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", &db.url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_psql = holder.stdin.take().unwrap();
+    writeln!(
+        to_psql,
+        "BEGIN; SELECT 'locked' FROM (SELECT pg_advisory_xact_lock(1798386281, hashtext('{tenant_id}'))) l;"
+    )
+    .unwrap();
+    let mut from_psql = BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    from_psql.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let before = db.table_checksums();
+    let out = import(&env, &db, &dir, "users", USERS.as_bytes(), &[]);
+    assert_code(&out, 5);
+    assert!(
+        stderr(&out).contains("is running; try again"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.table_checksums(), before);
+
+    writeln!(to_psql, "COMMIT;").unwrap();
+    drop(to_psql);
+    assert!(holder.wait().unwrap().success());
+    assert_eq!(
+        counts(
+            &import(&env, &db, &dir, "users", USERS.as_bytes(), &[]),
+            "users"
+        ),
+        (5, 0, 0)
+    );
+}
