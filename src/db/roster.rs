@@ -131,28 +131,37 @@ async fn stage(
         .context("cannot start COPY into the staging table")?;
     let writer = BinaryCopyInWriter::new(sink, types);
     futures_util::pin_mut!(writer);
-    let mut since_report = 0u64;
+    // Progress: bytes of values staged, reported every 4,096 rows.
+    let (mut rows_pending, mut bytes_pending) = (0u32, 0u64);
     macro_rules! put {
-        ($line:expr, $($v:expr),+) => {{
+        ($size:expr; $line:expr, $($v:expr),+) => {{
             let line = $line as i64;
             let values: &[&(dyn ToSql + Sync)] = &[&line, $($v),+];
             writer.as_mut().write(values).await.context("COPY into the staging table failed")?;
-            since_report += 1;
-            if since_report == 4096 {
-                on_staged(since_report);
-                since_report = 0;
+            bytes_pending += $size as u64;
+            rows_pending += 1;
+            if rows_pending == 4096 {
+                on_staged(bytes_pending);
+                (rows_pending, bytes_pending) = (0, 0);
             }
         }};
     }
     match rows {
         Rows::Users(rows) => {
             for r in rows {
-                put!(r.line, &r.email, &r.first_name, &r.last_name, &r.role);
+                let size = r.email.len() + r.first_name.len() + r.last_name.len() + r.role.len();
+                put!(size; r.line, &r.email, &r.first_name, &r.last_name, &r.role);
             }
         }
         Rows::Courses(rows) => {
             for r in rows {
+                let size = r.course_code.len()
+                    + r.course_name.len()
+                    + r.section_code.len()
+                    + r.section_name.len()
+                    + r.academic_year.as_ref().map_or(0, String::len);
                 put!(
+                    size;
                     r.line,
                     &r.course_code,
                     &r.course_name,
@@ -164,7 +173,8 @@ async fn stage(
         }
         Rows::Enrollments(rows) => {
             for r in rows {
-                put!(r.line, &r.email, &r.section_code, &r.role);
+                let size = r.email.len() + r.section_code.len() + r.role.len();
+                put!(size; r.line, &r.email, &r.section_code, &r.role);
             }
         }
     }
@@ -172,7 +182,7 @@ async fn stage(
         .finish()
         .await
         .context("COPY into the staging table failed")?;
-    on_staged(since_report);
+    on_staged(bytes_pending);
     // Resolve references once, for the checks, the counts and the writes.
     let resolve = match rows {
         Rows::Users(_) => {
