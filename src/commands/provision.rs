@@ -93,7 +93,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
                     ctx.printer.print(&report)?;
                 }
                 return Err(e.context(format!(
-                    "school {} was not provisioned{}",
+                    "school {} was not provisioned, nothing of it was written{}",
                     spec.subdomain,
                     if report.schools.is_empty() {
                         String::new()

@@ -161,15 +161,10 @@ pub async fn provision(
             Outcome::Different(d)
         });
     }
-    let created = create(&tx, spec, policies).await.with_context(|| {
-        format!(
-            "provisioning {} failed; nothing was written",
-            spec.subdomain
-        )
-    })?;
+    let created = create(&tx, spec, policies).await?;
     tx.commit()
         .await
-        .with_context(|| format!("provisioning {} failed at commit", spec.subdomain))?;
+        .map_err(writing("the transaction (commit)"))?;
     Ok(Outcome::Created(created))
 }
 
@@ -187,7 +182,7 @@ async fn create(
             &[&spec.name, &spec.subdomain, &spec.district, &spec.timezone],
         )
         .await
-        .context("tenants")?
+        .map_err(writing("tenants"))?
         .get(0);
     let school_id: i64 = tx
         .query_one(
@@ -198,7 +193,7 @@ async fn create(
             &[&tenant_id, &spec.name, &spec.timezone],
         )
         .await
-        .context("schools")?
+        .map_err(writing("schools"))?
         .get(0);
     let role_names: Vec<&str> = ROLES.to_vec();
     let role_ids = tx
@@ -211,7 +206,7 @@ async fn create(
             &[&tenant_id, &role_names],
         )
         .await
-        .context("roles")?
+        .map_err(writing("roles"))?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
@@ -232,7 +227,7 @@ async fn create(
             &[&tenant_id, &g_role, &g_resource, &g_action],
         )
         .await
-        .context("permissions")?;
+        .map_err(writing("permissions"))?;
     let admin_user_id: i64 = tx
         .query_one(
             &format!(
@@ -247,7 +242,7 @@ async fn create(
             ],
         )
         .await
-        .context("users")?
+        .map_err(writing("users"))?
         .get(0);
     tx.execute(
         &format!(
@@ -257,7 +252,7 @@ async fn create(
         &[&tenant_id, &admin_user_id],
     )
     .await
-    .context("user_roles")?;
+    .map_err(writing("user_roles"))?;
     let year = &spec.academic_year;
     let academic_year_id: i64 = tx
         .query_one(
@@ -268,7 +263,7 @@ async fn create(
             &[&tenant_id, &year.name, &year.start_date, &year.end_date],
         )
         .await
-        .context("academic_years")?
+        .map_err(writing("academic_years"))?
         .get(0);
     let p_type: Vec<&str> = policies.iter().map(|p| p.task_type.as_str()).collect();
     let p_enabled: Vec<bool> = policies.iter().map(|p| p.enabled).collect();
@@ -295,7 +290,7 @@ async fn create(
             ],
         )
         .await
-        .context("ai_task_policies")?;
+        .map_err(writing("ai_task_policies"))?;
     // Counter caches, from real counts (a new tenant: one school, no course).
     tx.execute(
         "UPDATE tenants SET \
@@ -305,7 +300,7 @@ async fn create(
         &[&tenant_id],
     )
     .await
-    .context("tenants counters")?;
+    .map_err(writing("tenants counters"))?;
     Ok(Created {
         tenant_id,
         school_id,
@@ -315,6 +310,11 @@ async fn create(
         permissions,
         ai_policies,
     })
+}
+
+/// A failed write, named by the table and with the server's message.
+fn writing(table: &'static str) -> impl FnOnce(tokio_postgres::Error) -> anyhow::Error {
+    move |e| anyhow::anyhow!("writing {table}: {}", super::describe_error(&e))
 }
 
 /// One item of the onboarding checklist.

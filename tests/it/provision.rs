@@ -193,7 +193,8 @@ fn a_failure_midway_leaves_no_row_behind() {
     assert_code(&out, 1);
     let err = stderr(&out);
     assert!(
-        err.contains("nothing was written") && err.contains("policies are frozen"),
+        err.contains("nothing of it was written")
+            && err.contains("writing ai_task_policies: policies are frozen"),
         "{err}"
     );
     assert_eq!(db.table_checksums(), before, "no row may stay behind");
