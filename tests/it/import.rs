@@ -236,20 +236,18 @@ fn a_roster_imports_verbatim_and_reimporting_changes_nothing() {
 fn standard_input_and_the_human_report() {
     let env = env();
     let (db, _dir) = setup(&env, "i_stdin");
-    let mut child = k12(&env, &db)
-        .args(["import", "csv", "--tenant", TENANT, "--kind", "users", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(USERS.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let from_stdin = |input: &[u8]| {
+        let mut child = k12(&env, &db)
+            .args(["import", "csv", "--tenant", TENANT, "--kind", "users", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = from_stdin(USERS.as_bytes());
     assert_code(&out, 0);
     let text = stdout(&out);
     assert!(
@@ -261,20 +259,7 @@ fn standard_input_and_the_human_report() {
     assert_counters_exact(&db);
 
     // Problems as a table on stdout, the verdict on stderr.
-    let mut child = k12(&env, &db)
-        .args(["import", "csv", "--tenant", TENANT, "--kind", "users", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"email,first_name,last_name,role\nx@example.org,A,B,principal\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = from_stdin(b"email,first_name,last_name,role\nx@example.org,A,B,principal\n");
     assert_code(&out, 4);
     assert!(
         stdout(&out).contains("Line") && stdout(&out).contains("unknown role \"principal\""),
