@@ -464,7 +464,8 @@ Columns (header names match case-insensitively; a UTF-8 BOM and CRLF are accepte
 Every row is checked first (required fields, email syntax, roles, duplicates in the file, users
 and sections that must exist). Any problem: each is reported with its line and column, nothing
 is written, exit 4. Otherwise one transaction writes everything, counter caches included.
-Re-importing a file changes nothing; changed names update; a user's new role is added.";
+Re-importing a file changes nothing; changed names update; a user's new role is added.
+Exit 5: another import into the same tenant is running.";
 
 #[derive(Debug, Args)]
 #[command(after_help = IMPORT_AFTER_HELP)]

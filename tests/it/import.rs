@@ -316,6 +316,11 @@ fn every_bad_file_is_reported_by_line_and_nothing_is_written() {
     let p = problems(&users(b"not-an-email,Ann,Lee,teacher\n"));
     assert_eq!((p[0].0, p[0].1.as_str()), (2, "email"));
 
+    let long = format!("a@example.org,{},Lee,teacher\n", "x".repeat(10_000));
+    let p = problems(&users(long.as_bytes()));
+    assert_eq!((p[0].0, p[0].1.as_str()), (2, "first_name"));
+    assert!(p[0].2.contains("longer than 255"), "{}", p[0].2);
+
     let p = problems(&import(
         &env,
         &db,
