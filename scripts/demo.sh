@@ -8,14 +8,28 @@
 #    so it never touches a test environment in target/testenv/.
 # 2. Builds k12ctl (cargo build --release --locked) and loads schema/lms.sql and
 #    schema/sample-data.sql into a new database k12_demo.
-# 3. Runs `k12ctl backup run`, `backup list` and `backup show latest` into file:// storage in
+# 3. Onboards a new district into k12_demo, as a platform operator would:
+#    - `k12ctl provision school --file examples/schools.yaml`: its three schools (first checking
+#      that none of their subdomains is taken: the sample's are maplewood, riverbend-isd and
+#      sierra-vista);
+#    - the same command again: every school `already provisioned`, and no table's row count
+#      changes (idempotent);
+#    - `k12ctl import csv` of examples/roster/users.csv, courses.csv and enrollments.csv, in that
+#      order, into the first school, larkspur-hs;
+#    - `k12ctl provision status larkspur-hs`, which must report onboarding 100% complete;
+#    - scripts/check-counters.sql on k12_demo, which must return no rows (the counter caches that
+#      provisioning and the imports maintain are exact).
+#    This comes before the backup, so that the backup, its restores and the checks below cover
+#    what k12ctl wrote as well as the sample data. Then it records every table's row count in
+#    k12_demo: what the backup must hold.
+# 4. Runs `k12ctl backup run`, `backup list` and `backup show latest` into file:// storage in
 #    target/demo-backups/ (emptied first), with DATABASE_URL in the environment.
-# 4. Proves the backup with stock tools only: gunzip | pg_restore into k12_demo_restored, the
+# 5. Proves the backup with stock tools only: gunzip | pg_restore into k12_demo_restored, the
 #    same row count in every table as k12_demo had and as the manifest says, and
 #    scripts/check-counters.sql returning no rows.
-# 5. Proves it with k12ctl too: `backup verify --latest`, then `restore --latest` into
+# 6. Proves it with k12ctl too: `backup verify --latest`, then `restore --latest` into
 #    k12_demo_copy.
-# 6. Stops the cluster on exit, unless K12CTL_KEEP_DEMO=1 (the next run then reuses it; stop it
+# 7. Stops the cluster on exit, unless K12CTL_KEEP_DEMO=1 (the next run then reuses it; stop it
 #    with K12CTL_TESTENV_DIR=target/demo-env scripts/testenv.sh down).
 #
 # The backup stays in target/demo-backups/. k12ctl runs on its defaults: the caller's K12CTL_*,
@@ -39,6 +53,10 @@ fi
 SOURCE_DB=k12_demo
 RESTORED_DB=k12_demo_restored
 COPY_DB=k12_demo_copy
+SCHOOLS_FILE=examples/schools.yaml # relative to the repository
+ROSTER_DIR=examples/roster
+ROSTER_TENANT=larkspur-hs          # the first school of $SCHOOLS_FILE, whose roster it is
+SCHOOLS=()                         # set by provision_schools: the subdomains in $SCHOOLS_FILE
 
 K12CTL_BIN=""   # set by build_k12ctl
 PG_BINDIR=""    # set by start_postgres
@@ -161,21 +179,79 @@ ORDER BY 1;
 SQL
 }
 
-load_sample_district() {
+# read_source_counts: every table's row count in k12_demo now, into SOURCE_COUNTS (compared
+# with the backup's after k12ctl has backed it up), and a summary.
+read_source_counts() {
   local counts table n total=0
-  recreate_db "$SOURCE_DB"
-  psql_demo -d "$SOURCE_DB" -f schema/lms.sql
-  psql_demo -d "$SOURCE_DB" -f schema/sample-data.sql
-  # The source's row counts now, before k12ctl runs: the backup must hold exactly these.
+  SOURCE_COUNTS=()
   counts=$(count_rows "$SOURCE_DB")
   while read -r table n; do
     [[ -n $table ]] || continue
     SOURCE_COUNTS[$table]=$n
     total=$((total + n))
   done <<<"$counts"
-  say "$SOURCE_DB: ${SOURCE_COUNTS[public.tenants]} districts, ${SOURCE_COUNTS[public.schools]} schools," \
+  say "$SOURCE_DB: ${SOURCE_COUNTS[public.tenants]} tenants, ${SOURCE_COUNTS[public.schools]} schools," \
     "${SOURCE_COUNTS[public.users]} users, ${SOURCE_COUNTS[public.courses]} courses," \
     "${SOURCE_COUNTS[public.enrollments]} enrollments ($total rows in ${#SOURCE_COUNTS[@]} tables)"
+}
+
+load_sample_district() {
+  recreate_db "$SOURCE_DB"
+  psql_demo -d "$SOURCE_DB" -f schema/lms.sql
+  psql_demo -d "$SOURCE_DB" -f schema/sample-data.sql
+  read_source_counts
+}
+
+# The subdomains of $SCHOOLS_FILE (its `subdomain:` lines), into SCHOOLS; none may be taken in
+# k12_demo, or provisioning would compare the demo's schools with the sample's and refuse.
+provision_schools() {
+  local taken
+  mapfile -t SCHOOLS < <(sed -n 's/^[[:space:]-]*subdomain:[[:space:]]*["'\'']\{0,1\}\([a-z0-9-]*\).*/\1/p' \
+    "$SCHOOLS_FILE")
+  [[ ${#SCHOOLS[@]} -gt 0 ]] || fail "no subdomain found in $SCHOOLS_FILE"
+  [[ " ${SCHOOLS[*]} " == *" $ROSTER_TENANT "* ]] || fail "$SCHOOLS_FILE has no school $ROSTER_TENANT"
+  taken=$(psql_demo -d "$SOURCE_DB" -A -t -v subs="${SCHOOLS[*]}" \
+    <<<"SELECT string_agg(slug, ', ' ORDER BY slug) FROM public.tenants
+        WHERE slug = ANY (string_to_array(:'subs', ' '))")
+  [[ -z $taken ]] || fail "$SOURCE_DB already has a tenant with the subdomain(s) $taken of $SCHOOLS_FILE"
+  say "subdomains: ${SCHOOLS[*]} (none taken in $SOURCE_DB)"
+  k12ctl provision school --file "$ROOT/$SCHOOLS_FILE"
+}
+
+# Provision the same file again: every school reported `already provisioned`, no row changed.
+provision_again() {
+  local before after out sub missing=()
+  before=$(count_rows "$SOURCE_DB")
+  # Captured, so that the table is never wrapped to a terminal's width, then shown.
+  out=$(k12ctl provision school --file "$ROOT/$SCHOOLS_FILE") || {
+    printf '%s\n' "$out"
+    return 1
+  }
+  printf '%s\n' "$out"
+  after=$(count_rows "$SOURCE_DB")
+  for sub in "${SCHOOLS[@]}"; do
+    grep -Eq "[[:space:]]${sub}[[:space:]].*already provisioned" <<<"$out" || missing+=("$sub")
+  done
+  [[ ${#missing[@]} -eq 0 ]] || fail "not reported as already provisioned: ${missing[*]}"
+  [[ $before == "$after" ]] ||
+    fail "the second run changed row counts: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')"
+  say "every school already provisioned; no table's row count changed"
+}
+
+# import_roster KIND: examples/roster/KIND.csv into the roster's school.
+import_roster() {
+  k12ctl import csv --tenant "$ROSTER_TENANT" --kind "$1" "$ROOT/$ROSTER_DIR/$1.csv"
+}
+
+# The onboarding checklist, which must be complete now.
+onboarding_status() {
+  local json percent
+  k12ctl provision status "$ROSTER_TENANT"
+  json=$(k12ctl provision status "$ROSTER_TENANT" --output json)
+  percent=$(jsonb_query "$json" "SELECT (:'json')::jsonb #>> '{completion,percent}'")
+  [[ $percent == 100 ]] || fail "$ROSTER_TENANT's onboarding is ${percent:-?}% complete, not 100%:" \
+    "$(jsonb_query "$json" "SELECT string_agg(r, ', ') FROM jsonb_array_elements_text((:'json')::jsonb #> '{completion,remaining}') r") remaining"
+  say "onboarding of $ROSTER_TENANT: 100% complete"
 }
 
 empty_storage() {
@@ -201,9 +277,13 @@ locate_backup() {
   say "The next steps do exactly that, and check the result."
 }
 
-# json_query SQL: run SQL, in which :'json' is the manifest, and print the result.
+# jsonb_query JSON SQL: run SQL, in which :'json' is JSON, and print the result.
+jsonb_query() {
+  psql_demo -A -t -F ' ' -v json="$1" <<<"$2"
+}
+# json_query SQL: the same, :'json' being the manifest.
 json_query() {
-  psql_demo -A -t -F ' ' -v json="$MANIFEST_JSON" <<<"$1"
+  jsonb_query "$MANIFEST_JSON" "$1"
 }
 
 restore_with_stock_tools() {
@@ -241,14 +321,15 @@ compare_row_counts() {
   say "taking its snapshot: that table has $n rows now, the backup ${SOURCE_COUNTS[public.backup_records]})"
 }
 
+# check_counters DB: scripts/check-counters.sql on DB must return no rows.
 check_counters() {
   local rows
-  rows=$(psql_demo -d "$RESTORED_DB" -A -t -F ' | ' -f scripts/check-counters.sql)
+  rows=$(psql_demo -d "$1" -A -t -F ' | ' -f scripts/check-counters.sql)
   if [[ -n $rows ]]; then
     printf '%s\n' "$rows" | sed 's/^/    /'
-    fail "counter caches in $RESTORED_DB differ from the real counts (rows above)"
+    fail "counter caches in $1 differ from the real counts (rows above)"
   fi
-  say "no rows: every counter cache in $RESTORED_DB equals the real count"
+  say "no rows: every counter cache in $1 equals the real count"
 }
 
 restore_with_k12ctl() {
@@ -269,13 +350,27 @@ step "Empty the backup storage target/demo-backups/" empty_storage
 step "Start a throwaway PostgreSQL 15 (scripts/testenv.sh up postgres)" start_postgres
 step "Build k12ctl (cargo build --release --locked; the first build takes a few minutes)" build_k12ctl
 step "Create $SOURCE_DB: the platform schema and a sample school district" load_sample_district
+step "Provision a new district's schools: k12ctl provision school --file $SCHOOLS_FILE" \
+  provision_schools
+step "Again, to show it is idempotent: k12ctl provision school --file $SCHOOLS_FILE" \
+  provision_again
+step "Import $ROSTER_TENANT's users: k12ctl import csv --tenant $ROSTER_TENANT --kind users $ROSTER_DIR/users.csv" \
+  import_roster users
+step "Import its courses and sections: k12ctl import csv ... --kind courses $ROSTER_DIR/courses.csv" \
+  import_roster courses
+step "Import its enrollments: k12ctl import csv ... --kind enrollments $ROSTER_DIR/enrollments.csv" \
+  import_roster enrollments
+step "The onboarding checklist: k12ctl provision status $ROSTER_TENANT (must be 100%)" \
+  onboarding_status
+step "Check the counter caches of $SOURCE_DB (scripts/check-counters.sql)" check_counters "$SOURCE_DB"
+step "Row counts of $SOURCE_DB now: what the backup must hold" read_source_counts
 step "Back up $SOURCE_DB: k12ctl backup run" k12ctl backup run
 step "The catalog: k12ctl backup list" k12ctl backup list
 step "The newest backup's manifest: k12ctl backup show latest" k12ctl backup show latest
 step "Where the backup is, and how to restore it without k12ctl" locate_backup
 step "Restore it with stock tools into $RESTORED_DB" restore_with_stock_tools
 step "Compare row counts: $SOURCE_DB before the backup, the manifest, $RESTORED_DB" compare_row_counts
-step "Check the counter caches of $RESTORED_DB (scripts/check-counters.sql)" check_counters
+step "Check the counter caches of $RESTORED_DB (scripts/check-counters.sql)" check_counters "$RESTORED_DB"
 step "Prove it restores: k12ctl backup verify --latest (checksum, scratch restore, row counts)" \
   k12ctl backup verify --latest
 step "Restore it with k12ctl into $COPY_DB: k12ctl restore --latest --target $COPY_DB --create" \
