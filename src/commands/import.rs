@@ -157,9 +157,9 @@ impl Report for ImportReport {
         }
         let (rows, kind, file, tenant) = (self.rows, self.kind.as_str(), &self.file, &self.tenant);
         if self.dry_run {
-            format!("{t}\ndry run: {rows} {kind} row(s) from {file} checked against {tenant}; nothing was written")
+            format!("{t}\ndry run: {rows} row(s) of a {kind} file ({file}) checked against {tenant}; nothing was written")
         } else {
-            format!("{t}\nimported {rows} {kind} row(s) from {file} into {tenant}")
+            format!("{t}\nimported {rows} row(s) of a {kind} file ({file}) into {tenant}")
         }
     }
 }

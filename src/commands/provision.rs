@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::{ProvisionSchoolArgs, ProvisionStatusArgs};
-use crate::db::provision::{self as db, Checklist, Created, Outcome};
+use crate::db::provision::{self as db, Checklist, Created, Existing, Outcome};
 use crate::db::{self as pg, schema};
 use crate::exit;
 use crate::onboarding::school::{self, Problem, SchoolInput, SchoolSpec};
@@ -62,7 +62,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
     }
 
     for (spec, existing) in &plan {
-        let existing = existing.as_ref().ok().copied().flatten();
+        let existing = existing.as_ref().ok().and_then(Option::as_ref);
         if args.dry_run {
             report.schools.push(SchoolResult::planned(
                 spec,
@@ -74,7 +74,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
         let outcome = db::provision(&mut client, spec, &ctx.settings.ai_policies).await;
         let result = match outcome {
             Ok(Outcome::Created(created)) => SchoolResult::created(spec, created),
-            Ok(Outcome::Unchanged(tenant_id)) => SchoolResult::unchanged(spec, tenant_id),
+            Ok(Outcome::Unchanged(existing)) => Ok(SchoolResult::unchanged(spec, &existing)),
             Ok(Outcome::Different(d)) => Err(exit::rejected(format!(
                 "{} was provisioned by someone else meanwhile, differently: {}",
                 spec.subdomain,
@@ -112,13 +112,13 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
     ctx.printer.print(&report)
 }
 
-/// Each spec with the existing tenant (Some(tenant id) if already
-/// provisioned the same), or the problems that stop the run.
+/// Each spec with the existing tenant (if already provisioned the same), or
+/// the problems that stop the run.
 async fn plan<'a>(
     client: &tokio_postgres::Client,
     specs: &'a [SchoolSpec],
     from_file: bool,
-) -> Result<Vec<(&'a SchoolSpec, Result<Option<i64>, Vec<Problem>>)>> {
+) -> Result<Vec<(&'a SchoolSpec, Result<Option<Existing>, Vec<Problem>>)>> {
     let mut zones: Vec<String> = specs.iter().map(|s| s.timezone.clone()).collect();
     zones.sort();
     zones.dedup();
@@ -153,7 +153,7 @@ async fn plan<'a>(
             Some(existing) => {
                 let d = existing.differences(spec);
                 if d.is_empty() {
-                    Ok(Some(existing.tenant_id))
+                    Ok(Some(existing))
                 } else {
                     Err(d
                         .into_iter()
@@ -207,8 +207,11 @@ struct SchoolResult {
     /// created, already provisioned, would create (dry run)
     status: &'static str,
     tenant_id: Option<i64>,
-    academic_year: String,
-    /// Ids of what was created (absent when nothing was).
+    school_id: Option<i64>,
+    admin_user_id: Option<i64>,
+    /// The current academic year: created, already there, or to create.
+    academic_year: Option<String>,
+    /// Ids of everything created (absent when nothing was).
     created: Option<Created>,
     /// Rows a dry run would create, per table.
     would_create: Option<std::collections::BTreeMap<&'static str, usize>>,
@@ -222,7 +225,9 @@ impl SchoolResult {
             name: spec.name.clone(),
             status,
             tenant_id: None,
-            academic_year: spec.academic_year.name.clone(),
+            school_id: None,
+            admin_user_id: None,
+            academic_year: Some(spec.academic_year.name.clone()),
             created: None,
             would_create: None,
             onboarding: None,
@@ -232,28 +237,31 @@ impl SchoolResult {
     fn created(spec: &SchoolSpec, created: Created) -> Result<Self> {
         Ok(Self {
             tenant_id: Some(created.tenant_id),
+            school_id: Some(created.school_id),
+            admin_user_id: Some(created.admin_user_id),
             created: Some(created),
             ..Self::base(spec, "created")
         })
     }
 
-    fn unchanged(spec: &SchoolSpec, tenant_id: i64) -> Result<Self> {
-        Ok(Self {
-            tenant_id: Some(tenant_id),
+    /// What the database holds, not what the spec would have made.
+    fn unchanged(spec: &SchoolSpec, existing: &Existing) -> Self {
+        Self {
+            tenant_id: Some(existing.tenant_id),
+            school_id: existing.school_id,
+            admin_user_id: existing.admin_user_id,
+            academic_year: existing.academic_year.clone(),
             ..Self::base(spec, "already provisioned")
-        })
+        }
     }
 
     fn planned(
         spec: &SchoolSpec,
-        existing: Option<i64>,
+        existing: Option<&Existing>,
         policies: &[crate::onboarding::defaults::AiPolicy],
     ) -> Self {
         match existing {
-            Some(tenant_id) => Self {
-                tenant_id: Some(tenant_id),
-                ..Self::base(spec, "already provisioned")
-            },
+            Some(existing) => Self::unchanged(spec, existing),
             None => Self {
                 would_create: Some(
                     [
@@ -339,9 +347,9 @@ impl Report for ProvisionReport {
                 comfy_table::Cell::new(&s.subdomain),
                 tables::status_cell(s.status, style),
                 comfy_table::Cell::new(id(s.tenant_id)),
-                comfy_table::Cell::new(id(c.map(|c| c.school_id))),
-                comfy_table::Cell::new(id(c.map(|c| c.admin_user_id))),
-                comfy_table::Cell::new(&s.academic_year),
+                comfy_table::Cell::new(id(s.school_id)),
+                comfy_table::Cell::new(id(s.admin_user_id)),
+                comfy_table::Cell::new(s.academic_year.as_deref().unwrap_or("-")),
                 comfy_table::Cell::new(count(c.map(|c| c.role_ids.len() as u64), "roles")),
                 comfy_table::Cell::new(count(c.map(|c| c.permissions), "permissions")),
                 comfy_table::Cell::new(count(c.map(|c| c.ai_policies), "ai_task_policies")),

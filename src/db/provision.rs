@@ -24,6 +24,12 @@ const LOCK_CLASS: i32 = 0x6b31_3270;
 #[derive(Debug, Clone)]
 pub struct Existing {
     pub tenant_id: i64,
+    /// The first school's id.
+    pub school_id: Option<i64>,
+    /// The first administrator's id.
+    pub admin_user_id: Option<i64>,
+    /// The current academic year's name.
+    pub academic_year: Option<String>,
     name: String,
     district: Option<String>,
     timezone: String,
@@ -78,15 +84,17 @@ pub async fn find(client: &impl GenericClient, slug: &str) -> Result<Option<Exis
     let row = client
         .query_opt(
             "SELECT t.id, t.name::text, t.district::text, t.timezone::text, \
-               (SELECT s.name::text FROM schools s WHERE s.tenant_id = t.id ORDER BY s.id LIMIT 1), \
-               a.email::text, a.first_name::text, a.last_name::text, \
-               (SELECT y.start_date FROM academic_years y WHERE y.tenant_id = t.id AND y.current LIMIT 1) \
+               s.id, s.name::text, a.id, a.email::text, a.first_name::text, a.last_name::text, \
+               y.start_date, y.name::text \
              FROM tenants t \
              LEFT JOIN LATERAL ( \
-               SELECT u.email, u.first_name, u.last_name FROM users u \
+               SELECT id, name FROM schools WHERE tenant_id = t.id ORDER BY id LIMIT 1) s ON true \
+             LEFT JOIN LATERAL ( \
+               SELECT u.id, u.email, u.first_name, u.last_name FROM users u \
                JOIN user_roles ur ON ur.user_id = u.id \
                JOIN roles r ON r.id = ur.role_id AND r.name = 'admin' \
                WHERE u.tenant_id = t.id ORDER BY u.id LIMIT 1) a ON true \
+             LEFT JOIN academic_years y ON y.tenant_id = t.id AND y.current \
              WHERE t.slug = $1",
             &[&slug],
         )
@@ -97,11 +105,14 @@ pub async fn find(client: &impl GenericClient, slug: &str) -> Result<Option<Exis
         name: r.get(1),
         district: r.get(2),
         timezone: r.get(3),
-        school_name: r.get(4),
+        school_id: r.get(4),
+        school_name: r.get(5),
+        admin_user_id: r.get(6),
         admin: r
-            .get::<_, Option<String>>(5)
-            .map(|e| (e, r.get(6), r.get(7))),
-        current_year_start: r.get(8),
+            .get::<_, Option<String>>(7)
+            .map(|e| (e, r.get(8), r.get(9))),
+        current_year_start: r.get(10),
+        academic_year: r.get(11),
     }))
 }
 
@@ -133,8 +144,8 @@ pub struct Created {
 #[derive(Debug)]
 pub enum Outcome {
     Created(Created),
-    /// Already provisioned with this spec: the tenant's id.
-    Unchanged(i64),
+    /// Already provisioned with this spec: what the database holds.
+    Unchanged(Existing),
     /// Provisioned with a different spec: the differences.
     Different(Vec<(&'static str, String)>),
 }
@@ -156,7 +167,7 @@ pub async fn provision(
     if let Some(existing) = find(&tx, &spec.subdomain).await? {
         let d = existing.differences(spec);
         return Ok(if d.is_empty() {
-            Outcome::Unchanged(existing.tenant_id)
+            Outcome::Unchanged(existing)
         } else {
             Outcome::Different(d)
         });

@@ -263,6 +263,20 @@ fn checks(kind: Kind) -> Vec<Check> {
                         AND (c.code <> r.course_code OR c.academic_year_id <> r.year_id)",
                 reason: |what| format!("section {what} in the database"),
             },
+            // The file's own check compares the years as written; a blank year
+            // and the current year's name are the same year.
+            Check {
+                column: "course_name",
+                sql: "SELECT r.line, format('course \"%s\" is named \"%s\" on line %s', \
+                        r.course_code, f.course_name, f.line) \
+                      FROM k12ctl_rows r \
+                      JOIN (SELECT DISTINCT ON (year_id, course_code) year_id, course_code, course_name, line \
+                            FROM k12ctl_rows WHERE year_id IS NOT NULL \
+                            ORDER BY year_id, course_code, line) f \
+                        ON f.year_id = r.year_id AND f.course_code = r.course_code \
+                      WHERE r.course_name <> f.course_name",
+                reason: |what| what.to_owned(),
+            },
         ],
         Kind::Enrollments => vec![
             Check {

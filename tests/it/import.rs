@@ -251,7 +251,7 @@ fn standard_input_and_the_human_report() {
     assert_code(&out, 0);
     let text = stdout(&out);
     assert!(
-        text.contains("imported 5 users row(s) from - into maple-grove"),
+        text.contains("imported 5 row(s) of a users file (-) into maple-grove"),
         "{text}"
     );
     assert!(text.contains("Inserted"), "{text}");
@@ -362,6 +362,20 @@ fn every_bad_file_is_reported_by_line_and_nothing_is_written() {
     assert_eq!(at, [(2, "section_code"), (3, "academic_year")]);
     assert!(
         p[0].2.contains("ALG1-01 belongs to course ALG1"),
+        "{}",
+        p[0].2
+    );
+
+    // A blank academic year is the current one: the same course, two names.
+    let courses = "course_code,course_name,section_code,section_name,academic_year\n\
+                   CHEM,Chemistry,CHEM-01,Period 1,\n\
+                   CHEM,Chemistry Honors,CHEM-02,Period 2,2026-2027\n";
+    let p = problems(&import(&env, &db, &dir, "courses", courses.as_bytes(), &[]));
+    let at: Vec<(u64, &str)> = p.iter().map(|e| (e.0, e.1.as_str())).collect();
+    assert_eq!(at, [(3, "course_name")]);
+    assert!(
+        p[0].2
+            .contains("course \"CHEM\" is named \"Chemistry\" on line 2"),
         "{}",
         p[0].2
     );

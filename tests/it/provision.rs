@@ -169,6 +169,15 @@ fn provisioning_creates_exactly_the_expected_rows_and_is_idempotent() {
     assert_eq!(items.len(), 10);
     assert_eq!(items.iter().filter(|i| i.1).count(), 5);
     assert!(items.contains(&("teachers_imported".into(), false)));
+    // An existing school is shown as the database holds it.
+    db.sql("UPDATE academic_years SET name = 'SY 2026-27'");
+    let again = run(k12(&env, &db)
+        .args(school_flags("maple-grove"))
+        .args(["--output", "json"]));
+    let again = &json(&again)["schools"][0];
+    assert_eq!(again["academic_year"], "SY 2026-27");
+    assert_eq!(again["school_id"], school["school_id"]);
+    assert_eq!(again["admin_user_id"], school["admin_user_id"]);
     let human = run(k12(&env, &db).args(["provision", "status", "maple-grove"]));
     assert!(
         stdout(&human).contains("onboarding 50% complete (5 of 10)"),
