@@ -5,6 +5,8 @@
 #   bench_env_up              PostgreSQL 15 + Garage via scripts/testenv.sh in BENCH_ENV_DIR
 #                             (default target/bench-env); torn down at exit unless
 #                             K12CTL_KEEP_BENCH=1
+#   bench_pg_up               the same for PostgreSQL only (no S3 settings), for benchmarks that
+#                             need no storage (import)
 #   bench_k12ctl              cargo build --release (or K12CTL_BIN), copied into the run directory
 #   bench_gen_dbs MB...       the benchmark databases bench_<MB>mb (kept ones are reused)
 #   bench_machine_facts       machine, versions, load; bench_machine_md prints them as markdown
@@ -138,6 +140,34 @@ bench_env_up() {
     "BACKUP_S3_REGION=$K12CTL_TEST_S3_REGION" "K12CTL_S3_ENDPOINT=$S3_ENDPOINT"
     "K12CTL_PG_BINDIR=$PG_BINDIR" K12CTL_LOG=info)
   aws_ s3 ls "s3://$BUCKET/" >/dev/null || die "cannot list s3://$BUCKET with the AWS CLI"
+}
+
+# bench_pg_up: bench_env_up for PostgreSQL only (`scripts/testenv.sh up postgres`; where the
+# environment already runs Garage too, testenv reuses it whole). Sets the PG_* settings and
+# PG_ENV, PSQL_ENV and K12_ENV as bench_env_up does, without anything of S3 or the AWS CLI.
+bench_pg_up() {
+  log "bringing up PostgreSQL in $ENV_DIR"
+  K12CTL_TESTENV_DIR=$ENV_DIR "$BENCH_ROOT/scripts/testenv.sh" up postgres 2>"$LOGS/testenv-up.log" ||
+    die "scripts/testenv.sh up postgres failed; see $LOGS/testenv-up.log"
+  # shellcheck disable=SC1091 # written by testenv.sh up
+  . "$ENV_DIR/env"
+
+  PG_BINDIR=$K12CTL_TEST_PG_BINDIR
+  [[ $K12CTL_TEST_PG_URL =~ ^postgres://([^:@/]+):([^@/]*)@([^:/]+):([0-9]+)/ ]] ||
+    die "unexpected K12CTL_TEST_PG_URL from testenv"
+  PG_USER=${BASH_REMATCH[1]}
+  PG_PASSWORD=${BASH_REMATCH[2]}
+  PG_HOST=${BASH_REMATCH[3]}
+  PG_PORT=${BASH_REMATCH[4]}
+
+  local -a common=("PATH=$PG_BINDIR:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 TZ=UTC)
+  mkdir -p -- "$RUN_DIR/home"
+  PG_ENV=(env -i "${common[@]}" "HOME=$RUN_DIR/home" "PGPASSWORD=$PG_PASSWORD" PGCONNECT_TIMEOUT=10)
+  PSQL_ENV=("${PG_ENV[@]}" "PGOPTIONS=-c client_min_messages=warning")
+  # k12ctl finds no .env or config file and no AWS or k12ctl setting of the caller.
+  K12_ENV=(env -i "${common[@]}" "HOME=$K12_CWD" "XDG_CONFIG_HOME=$K12_CWD" AWS_CONFIG_FILE=/dev/null
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+    "K12CTL_PG_BINDIR=$PG_BINDIR" K12CTL_LOG=info)
 }
 
 aws_() { "${AWS_ENV[@]}" "$AWS_BIN" --endpoint-url "$S3_ENDPOINT" "$@"; }
@@ -458,8 +488,12 @@ bench_machine_facts() {
   MEM_GIB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
   PG_VERSION=$(psql_val postgres "SHOW server_version")
   PG_DUMP_VERSION=$("$PG_BINDIR/pg_dump" --version | sed 's/^pg_dump (PostgreSQL) //')
-  GARAGE_VERSION=$("$K12CTL_TEST_GARAGE_BIN" --version 2>/dev/null | grep -o -E '[0-9]+\.[0-9]+\.[0-9]+' | head -n1)
-  AWS_VERSION=$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)
+  GARAGE_VERSION=""
+  AWS_VERSION=""
+  if [[ -n ${AWS_BIN:-} ]]; then # set by bench_env_up, not by bench_pg_up (no Garage, no AWS CLI)
+    GARAGE_VERSION=$("$K12CTL_TEST_GARAGE_BIN" --version 2>/dev/null | grep -o -E '[0-9]+\.[0-9]+\.[0-9]+' | head -n1)
+    AWS_VERSION=$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)
+  fi
   GZIP_VERSION=$(gzip --version | head -n1)
   LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 }
@@ -468,8 +502,13 @@ bench_machine_facts() {
 bench_machine_md() {
   echo "Machine: $NPROC cores ($CPU_MODEL), $MEM_GIB GiB RAM, Linux $(uname -r); load average"
   echo "$LOAD_START at the start, $LOAD_END at the end of the run (1, 5, 15 min). PostgreSQL server"
-  echo "$PG_VERSION, pg_dump $PG_DUMP_VERSION, Garage $GARAGE_VERSION and $AWS_VERSION on the same"
-  echo "machine, over loopback; $GZIP_VERSION. k12ctl: \`$K12_VERSION\`, commit $GIT_COMMIT ($K12_SRC)."
+  if [[ -n $GARAGE_VERSION || -n $AWS_VERSION ]]; then
+    echo "$PG_VERSION, pg_dump $PG_DUMP_VERSION, Garage $GARAGE_VERSION and $AWS_VERSION on the same"
+    echo "machine, over loopback; $GZIP_VERSION. k12ctl: \`$K12_VERSION\`, commit $GIT_COMMIT ($K12_SRC)."
+  else # bench_pg_up: no Garage, no AWS CLI
+    echo "$PG_VERSION on the same machine, over loopback. k12ctl: \`$K12_VERSION\`, commit"
+    echo "$GIT_COMMIT ($K12_SRC)."
+  fi
 }
 
 # bench_write_section NAME FILE: FILE replaces what is between <!-- NAME:begin --> and
