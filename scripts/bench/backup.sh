@@ -62,29 +62,9 @@ QUICK_SIZES="30 60"
 DEFAULT_LEVELS="1 2 3 6"
 DEFAULT_REPEAT=3
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+bench_args "$@"
 
-QUICK=0
-while [[ $# -gt 0 ]]; do
-  case $1 in
-  --quick) QUICK=1 ;;
-  -h | --help) usage ;;
-  *)
-    log "unknown argument: $1"
-    usage
-    ;;
-  esac
-  shift
-done
-
-# What the caller set explicitly, for the reproducing command.
-USER_SET=()
-for var in BENCH_SIZES BENCH_REPEAT BENCH_LEVELS BENCH_MAIN_MB; do
-  if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
-done
+bench_user_set BENCH_SIZES BENCH_REPEAT BENCH_LEVELS BENCH_MAIN_MB
 
 if [[ $QUICK -eq 1 ]]; then
   SIZES_STR=${BENCH_SIZES:-$QUICK_SIZES}

@@ -53,28 +53,9 @@ DEFAULT_REPEAT=3
 AGE_IDENTITY=AGE-SECRET-KEY-10ZYV7T3LQ25PZXF0HD5K6LFKQQXXQYTYUTCQCL0YAD7RC22S6EKSS6P3SE
 AGE_RECIPIENT=age1gvh3puk7qmxtndalezv75hsep262np8uvz2np59h4d9lplz4w5xqalauxe
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+bench_args "$@"
 
-QUICK=0
-while [[ $# -gt 0 ]]; do
-  case $1 in
-  --quick) QUICK=1 ;;
-  -h | --help) usage ;;
-  *)
-    log "unknown argument: $1"
-    usage
-    ;;
-  esac
-  shift
-done
-
-USER_SET=()
-for var in BENCH_MB BENCH_REPEAT; do
-  if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
-done
+bench_user_set BENCH_MB BENCH_REPEAT
 if [[ $QUICK -eq 1 ]]; then MB=${BENCH_MB:-$QUICK_MB}; else MB=${BENCH_MB:-$DEFAULT_MB}; fi
 REPEAT=${BENCH_REPEAT:-$DEFAULT_REPEAT}
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer, not '$REPEAT'"

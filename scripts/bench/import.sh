@@ -77,28 +77,9 @@ DB_K12=bench_import_k12
 DB_ROWS=bench_import_rows
 DB_SCHOOLS=bench_import_schools
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+bench_args "$@"
 
-QUICK=0
-while [[ $# -gt 0 ]]; do
-  case $1 in
-  --quick) QUICK=1 ;;
-  -h | --help) usage ;;
-  *)
-    log "unknown argument: $1"
-    usage
-    ;;
-  esac
-  shift
-done
-
-USER_SET=()
-for var in BENCH_USERS BENCH_SECTIONS BENCH_SCHOOLS BENCH_REPEAT; do
-  if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
-done
+bench_user_set BENCH_USERS BENCH_SECTIONS BENCH_SCHOOLS BENCH_REPEAT
 if [[ $QUICK -eq 1 ]]; then
   N_USERS=${BENCH_USERS:-$QUICK_USERS}
   N_SECTIONS=${BENCH_SECTIONS:-$QUICK_SECTIONS}

@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # what is set here is read by the scripts that source it
 # scripts/bench/lib.sh: what the benchmark scripts of scripts/bench/ share. Sourced, not run.
 #
+#   bench_args "$@"           --quick (QUICK=1) and --help; bench_user_set VAR... (USER_SET)
 #   bench_init NAME           run directory target/bench/NAME-<UTC time>/{logs,times,work}, traps
 #   bench_env_up              PostgreSQL 15 + Garage via scripts/testenv.sh in BENCH_ENV_DIR
 #                             (default target/bench-env); torn down at exit unless
@@ -49,6 +50,35 @@ need_tools() {
   local tool
   for tool in "$TIME_BIN" "$@"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (Debian: apt-get install time $*)"
+  done
+}
+
+# bench_args ARGS...: the options every benchmark takes: --quick (sets QUICK=1: small sizes,
+# one round, for trying the script) and -h/--help (the script's header comment).
+bench_args() {
+  QUICK=0
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+    --quick) QUICK=1 ;;
+    -h | --help) bench_usage ;;
+    *)
+      log "unknown argument: $1"
+      bench_usage
+      ;;
+    esac
+    shift
+  done
+}
+bench_usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+  exit 2
+}
+# bench_user_set VAR...: which of these the caller set, in USER_SET (for the reproducing command)
+bench_user_set() {
+  local var
+  USER_SET=()
+  for var in "$@"; do
+    if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
   done
 }
 

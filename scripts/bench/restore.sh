@@ -53,28 +53,9 @@ QUICK_MB=30
 DEFAULT_REPEAT=3
 JOBS=2
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
+bench_args "$@"
 
-QUICK=0
-while [[ $# -gt 0 ]]; do
-  case $1 in
-  --quick) QUICK=1 ;;
-  -h | --help) usage ;;
-  *)
-    log "unknown argument: $1"
-    usage
-    ;;
-  esac
-  shift
-done
-
-USER_SET=()
-for var in BENCH_MB BENCH_REPEAT; do
-  if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
-done
+bench_user_set BENCH_MB BENCH_REPEAT
 if [[ $QUICK -eq 1 ]]; then MB=${BENCH_MB:-$QUICK_MB}; else MB=${BENCH_MB:-$DEFAULT_MB}; fi
 REPEAT=${BENCH_REPEAT:-$DEFAULT_REPEAT}
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer, not '$REPEAT'"
