@@ -119,16 +119,17 @@ bench_teardown() {
   exit "$rc"
 }
 
-# bench_env_up: servers up, then PG_* and S3 settings, AWS_BIN, and the environments
-# PG_ENV, PSQL_ENV, AWS_ENV, K12_ENV (arrays: `env -i NAME=VALUE...`) in which programs run.
-bench_env_up() {
-  log "bringing up PostgreSQL and Garage in $ENV_DIR"
-  # An absolute state directory: testenv's Redis daemonizes into it and needs absolute paths.
-  K12CTL_TESTENV_DIR=$ENV_DIR "$BENCH_ROOT/scripts/testenv.sh" up 2>"$LOGS/testenv-up.log" ||
-    die "scripts/testenv.sh up failed; see $LOGS/testenv-up.log"
+# testenv_up WHAT ARGS...: `scripts/testenv.sh ARGS` in ENV_DIR (an absolute state directory:
+# testenv's Redis daemonizes into it and needs absolute paths), its env file loaded, and
+# PG_BINDIR, PG_USER, PG_PASSWORD, PG_HOST, PG_PORT taken from it.
+testenv_up() {
+  local what=$1
+  shift
+  log "bringing up $what in $ENV_DIR"
+  K12CTL_TESTENV_DIR=$ENV_DIR "$BENCH_ROOT/scripts/testenv.sh" "$@" 2>"$LOGS/testenv-up.log" ||
+    die "scripts/testenv.sh $* failed; see $LOGS/testenv-up.log"
   # shellcheck disable=SC1091 # written by testenv.sh up
   . "$ENV_DIR/env"
-
   PG_BINDIR=$K12CTL_TEST_PG_BINDIR
   [[ $K12CTL_TEST_PG_URL =~ ^postgres://([^:@/]+):([^@/]*)@([^:/]+):([0-9]+)/ ]] ||
     die "unexpected K12CTL_TEST_PG_URL from testenv"
@@ -136,6 +137,12 @@ bench_env_up() {
   PG_PASSWORD=${BASH_REMATCH[2]}
   PG_HOST=${BASH_REMATCH[3]}
   PG_PORT=${BASH_REMATCH[4]}
+}
+
+# bench_env_up: servers up, then PG_* and S3 settings, AWS_BIN, and the environments
+# PG_ENV, PSQL_ENV, AWS_ENV, K12_ENV (arrays: `env -i NAME=VALUE...`) in which programs run.
+bench_env_up() {
+  testenv_up "PostgreSQL and Garage" up
   S3_ENDPOINT=$K12CTL_TEST_S3_ENDPOINT
   BUCKET=$K12CTL_TEST_S3_BUCKET
 
@@ -176,19 +183,7 @@ bench_env_up() {
 # environment already runs Garage too, testenv reuses it whole). Sets the PG_* settings and
 # PG_ENV, PSQL_ENV and K12_ENV as bench_env_up does, without anything of S3 or the AWS CLI.
 bench_pg_up() {
-  log "bringing up PostgreSQL in $ENV_DIR"
-  K12CTL_TESTENV_DIR=$ENV_DIR "$BENCH_ROOT/scripts/testenv.sh" up postgres 2>"$LOGS/testenv-up.log" ||
-    die "scripts/testenv.sh up postgres failed; see $LOGS/testenv-up.log"
-  # shellcheck disable=SC1091 # written by testenv.sh up
-  . "$ENV_DIR/env"
-
-  PG_BINDIR=$K12CTL_TEST_PG_BINDIR
-  [[ $K12CTL_TEST_PG_URL =~ ^postgres://([^:@/]+):([^@/]*)@([^:/]+):([0-9]+)/ ]] ||
-    die "unexpected K12CTL_TEST_PG_URL from testenv"
-  PG_USER=${BASH_REMATCH[1]}
-  PG_PASSWORD=${BASH_REMATCH[2]}
-  PG_HOST=${BASH_REMATCH[3]}
-  PG_PORT=${BASH_REMATCH[4]}
+  testenv_up PostgreSQL up postgres
 
   local -a common=("PATH=$PG_BINDIR:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 TZ=UTC)
   mkdir -p -- "$RUN_DIR/home"
