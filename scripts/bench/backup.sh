@@ -417,13 +417,4 @@ render() {
   echo "</details>"
 }
 
-REPRO=""
-for var in "${USER_SET[@]}"; do REPRO+="$var=\"${!var}\" "; done
-REPRO+=$SCRIPT_REL
-if [[ $QUICK -eq 1 ]]; then REPRO+=" --quick"; fi
-
-SECTION=$RUN_DIR/$SECTION_NAME.md
-render >"$SECTION"
-cat -- "$SECTION"
-bench_write_section "$SECTION_NAME" "$SECTION"
-log "wrote the $SECTION_NAME section of $DOC ($(hms "$TOTAL")); raw results in $RESULTS"
+bench_publish

@@ -2,6 +2,7 @@
 # scripts/bench/lib.sh: what the benchmark scripts of scripts/bench/ share. Sourced, not run.
 #
 #   bench_args "$@"           --quick (QUICK=1) and --help; bench_user_set VAR... (USER_SET)
+#   bench_publish             render, print and write the script's section (last step)
 #   bench_init NAME           run directory target/bench/NAME-<UTC time>/{logs,times,work}, traps
 #   bench_env_up              PostgreSQL 15 + Garage via scripts/testenv.sh in BENCH_ENV_DIR
 #                             (default target/bench-env); torn down at exit unless
@@ -80,6 +81,21 @@ bench_user_set() {
   for var in "$@"; do
     if [[ -n ${!var:-} ]]; then USER_SET+=("$var"); fi
   done
+}
+
+# bench_publish: the end of every benchmark. Sets REPRO (the reproducing command: the
+# variables of USER_SET, SCRIPT_REL, --quick), calls the script's `render` into
+# RUN_DIR/SECTION_NAME.md, prints it and writes it into its section of BENCH_DOC.
+bench_publish() {
+  local var section=$RUN_DIR/$SECTION_NAME.md
+  REPRO=""
+  for var in "${USER_SET[@]}"; do REPRO+="$var=\"${!var}\" "; done
+  REPRO+=$SCRIPT_REL
+  if [[ $QUICK -eq 1 ]]; then REPRO+=" --quick"; fi
+  render >"$section"
+  cat -- "$section"
+  bench_write_section "$SECTION_NAME" "$section"
+  log "wrote the $SECTION_NAME section of $DOC ($(hms "$TOTAL")); raw results in $RESULTS"
 }
 
 # ---------------------------------------------------------------------------------------
