@@ -73,7 +73,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
         }
         let outcome = db::provision(&mut client, spec, &ctx.settings.ai_policies).await;
         let result = match outcome {
-            Ok(Outcome::Created(created)) => SchoolResult::created(spec, created),
+            Ok(Outcome::Created(created)) => Ok(SchoolResult::created(spec, created)),
             Ok(Outcome::Unchanged(existing)) => Ok(SchoolResult::unchanged(spec, &existing)),
             Ok(Outcome::Different(d)) => Err(exit::rejected(format!(
                 "{} was provisioned by someone else meanwhile, differently: {}",
@@ -234,14 +234,14 @@ impl SchoolResult {
         }
     }
 
-    fn created(spec: &SchoolSpec, created: Created) -> Result<Self> {
-        Ok(Self {
+    fn created(spec: &SchoolSpec, created: Created) -> Self {
+        Self {
             tenant_id: Some(created.tenant_id),
             school_id: Some(created.school_id),
             admin_user_id: Some(created.admin_user_id),
             created: Some(created),
             ..Self::base(spec, "created")
-        })
+        }
     }
 
     /// What the database holds, not what the spec would have made.

@@ -69,11 +69,7 @@ pub async fn import(
             "another import into {slug:?} is running; try again when it has finished"
         )));
     }
-    let kind = match &parsed.rows {
-        Rows::Users(_) => Kind::Users,
-        Rows::Courses(_) => Kind::Courses,
-        Rows::Enrollments(_) => Kind::Enrollments,
-    };
+    let kind = parsed.rows.kind();
     stage(&tx, tenant_id, &parsed.rows, &on_staged).await?;
     let (found, total) = check_references(&tx, kind, tenant_id).await?;
     parsed.errors.extend(found, total);

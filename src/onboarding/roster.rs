@@ -101,6 +101,24 @@ pub enum Rows {
     Enrollments(Vec<EnrollmentRow>),
 }
 
+impl Rows {
+    fn empty(kind: Kind) -> Self {
+        match kind {
+            Kind::Users => Rows::Users(Vec::new()),
+            Kind::Courses => Rows::Courses(Vec::new()),
+            Kind::Enrollments => Rows::Enrollments(Vec::new()),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Rows::Users(_) => Kind::Users,
+            Rows::Courses(_) => Kind::Courses,
+            Rows::Enrollments(_) => Kind::Enrollments,
+        }
+    }
+}
+
 /// A parsed file: the valid rows, and every problem found.
 #[derive(Debug)]
 pub struct Parsed {
@@ -217,11 +235,7 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
     let mut errors = Errors::default();
     let mut record = csv::ByteRecord::new();
     let empty = |kind| Parsed {
-        rows: match kind {
-            Kind::Users => Rows::Users(Vec::new()),
-            Kind::Courses => Rows::Courses(Vec::new()),
-            Kind::Enrollments => Rows::Enrollments(Vec::new()),
-        },
+        rows: Rows::empty(kind),
         rows_read: 0,
         errors: Errors::default(),
         ignored_columns: Vec::new(),
@@ -366,11 +380,7 @@ struct Checker {
 impl Checker {
     fn new(kind: Kind) -> Self {
         Self {
-            rows: match kind {
-                Kind::Users => Rows::Users(Vec::new()),
-                Kind::Courses => Rows::Courses(Vec::new()),
-                Kind::Enrollments => Rows::Enrollments(Vec::new()),
-            },
+            rows: Rows::empty(kind),
             seen: HashMap::new(),
             course_names: HashMap::new(),
         }

@@ -34,9 +34,8 @@ pub fn status_cell(status: &str, style: &Style) -> Cell {
         | "created"
         | "unchanged"
         | "done"
-        | "imported"
         | "already provisioned" => cell.fg(Color::Green),
-        "failed" | "verification_failed" | "critical" | "error" | "rejected" => cell.fg(Color::Red),
+        "failed" | "verification_failed" | "critical" | "error" => cell.fg(Color::Red),
         _ => cell.fg(Color::Yellow),
     }
 }

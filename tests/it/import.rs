@@ -78,6 +78,11 @@ fn problems(out: &Output) -> Vec<(u64, String, String)> {
         .collect()
 }
 
+/// (line, column) of each problem.
+fn places(p: &[(u64, String, String)]) -> Vec<(u64, &str)> {
+    p.iter().map(|e| (e.0, e.1.as_str())).collect()
+}
+
 const USERS: &str = "\u{feff}Email,First_Name,Last_Name,ROLE\r\n\
     tina.teach@maple.example.org,Tina,Teach,teacher\r\n\
     \"sam.stu@maple.example.org\",\"Sam, Jr.\",\"O'Neil\r\nSmith\",student\r\n\
@@ -345,8 +350,7 @@ fn every_bad_file_is_reported_by_line_and_nothing_is_written() {
         enrollments.as_bytes(),
         &[],
     ));
-    let at: Vec<(u64, &str)> = p.iter().map(|e| (e.0, e.1.as_str())).collect();
-    assert_eq!(at, [(3, "section_code"), (4, "email"), (5, "role")]);
+    assert_eq!(places(&p), [(3, "section_code"), (4, "email"), (5, "role")]);
     assert!(p[0].2.contains("no section \"GEO-09\""), "{}", p[0].2);
     assert!(
         p[1].2.contains("no user nobody@maple.example.org"),
@@ -358,8 +362,7 @@ fn every_bad_file_is_reported_by_line_and_nothing_is_written() {
                    GEO,Geometry,ALG1-01,Period 1,\n\
                    GEO,Geometry,GEO-01,Period 1,1999-2000\n";
     let p = problems(&import(&env, &db, &dir, "courses", courses.as_bytes(), &[]));
-    let at: Vec<(u64, &str)> = p.iter().map(|e| (e.0, e.1.as_str())).collect();
-    assert_eq!(at, [(2, "section_code"), (3, "academic_year")]);
+    assert_eq!(places(&p), [(2, "section_code"), (3, "academic_year")]);
     assert!(
         p[0].2.contains("ALG1-01 belongs to course ALG1"),
         "{}",
@@ -371,8 +374,7 @@ fn every_bad_file_is_reported_by_line_and_nothing_is_written() {
                    CHEM,Chemistry,CHEM-01,Period 1,\n\
                    CHEM,Chemistry Honors,CHEM-02,Period 2,2026-2027\n";
     let p = problems(&import(&env, &db, &dir, "courses", courses.as_bytes(), &[]));
-    let at: Vec<(u64, &str)> = p.iter().map(|e| (e.0, e.1.as_str())).collect();
-    assert_eq!(at, [(3, "course_name")]);
+    assert_eq!(places(&p), [(3, "course_name")]);
     assert!(
         p[0].2
             .contains("course \"CHEM\" is named \"Chemistry\" on line 2"),
