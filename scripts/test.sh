@@ -3,9 +3,10 @@
 #
 #   scripts/test.sh [ARGS...]      ARGS go to `cargo test`, e.g. scripts/test.sh backup -- --nocapture
 #
-# 1. Brings up real PostgreSQL 15, Redis and Garage with scripts/testenv.sh (installing them
-#    when missing) and loads target/testenv/env, unless the caller provides the servers
-#    by setting K12CTL_TEST_PG_URL, K12CTL_TEST_S3_* (see scripts/testenv.sh) itself.
+# 1. Brings up real PostgreSQL 15 and 16, Redis and Garage with scripts/testenv.sh (installing
+#    them when missing) and loads target/testenv/env, unless the caller provides the servers
+#    by setting K12CTL_TEST_PG_URL, K12CTL_TEST_PG16_URL, K12CTL_TEST_PG16_BINDIR and
+#    K12CTL_TEST_S3_* (see scripts/testenv.sh) itself.
 # 2. cargo fmt --check; cargo clippy --all-targets --locked -- -D warnings;
 #    cargo test --locked --all-targets ARGS.
 # 3. Tears the servers down on exit, unless K12CTL_KEEP_TESTENV=1 (the next run then reuses
@@ -47,8 +48,9 @@ teardown() {
   exit "$rc"
 }
 
-REQUIRED=(K12CTL_TEST_PG_URL K12CTL_TEST_S3_ENDPOINT K12CTL_TEST_S3_BUCKET K12CTL_TEST_S3_REGION
-  K12CTL_TEST_S3_ACCESS_KEY_ID K12CTL_TEST_S3_SECRET_ACCESS_KEY)
+REQUIRED=(K12CTL_TEST_PG_URL K12CTL_TEST_PG16_URL K12CTL_TEST_PG16_BINDIR K12CTL_TEST_S3_ENDPOINT
+  K12CTL_TEST_S3_BUCKET K12CTL_TEST_S3_REGION K12CTL_TEST_S3_ACCESS_KEY_ID
+  K12CTL_TEST_S3_SECRET_ACCESS_KEY)
 provided=()
 missing=()
 for var in "${REQUIRED[@]}"; do

@@ -2,30 +2,40 @@
 # scripts/testenv.sh: real servers for k12ctl's integration tests (DESIGN.md section 7).
 #
 #   scripts/testenv.sh up       install what is missing, then start (or reuse) a throwaway
-#                               PostgreSQL 15 cluster, Redis and a single-node Garage (S3),
-#                               and write target/testenv/env
-#   scripts/testenv.sh up postgres
-#                               the same for PostgreSQL only (scripts/demo.sh); where an
-#                               earlier `up` started everything, this is `up`
+#                               PostgreSQL 15 cluster, a throwaway PostgreSQL 16 cluster,
+#                               Redis and a single-node Garage (S3), and write target/testenv/env
+#   scripts/testenv.sh up SERVICE...
+#                               the same for some of postgres (15), postgres16, redis and
+#                               garage only (`up postgres`: scripts/demo.sh); what an earlier
+#                               `up` started stays up and in the env file
 #   scripts/testenv.sh down     stop everything `up` started and remove its files (safe to
 #                               call twice)
 #   scripts/testenv.sh status   say what runs (exit 0 when all that `up` started runs, 1
 #                               otherwise)
 #
 # After `up`:   . target/testenv/env && cargo test
-# The env file exports K12CTL_TEST_PG_URL, K12CTL_TEST_PG_BINDIR, K12CTL_TEST_S3_ENDPOINT,
-# K12CTL_TEST_S3_BUCKET, K12CTL_TEST_S3_REGION, K12CTL_TEST_S3_ACCESS_KEY_ID,
-# K12CTL_TEST_S3_SECRET_ACCESS_KEY, K12CTL_TEST_GARAGE_CONFIG, K12CTL_TEST_GARAGE_BIN and
-# K12CTL_TEST_REDIS_URL; after `up postgres`, only the first two.
+# The env file exports K12CTL_TEST_PG_URL and K12CTL_TEST_PG_BINDIR (postgres),
+# K12CTL_TEST_PG16_URL and K12CTL_TEST_PG16_BINDIR (postgres16), K12CTL_TEST_REDIS_URL (redis),
+# K12CTL_TEST_S3_ENDPOINT, K12CTL_TEST_S3_BUCKET, K12CTL_TEST_S3_REGION,
+# K12CTL_TEST_S3_ACCESS_KEY_ID, K12CTL_TEST_S3_SECRET_ACCESS_KEY, K12CTL_TEST_GARAGE_CONFIG and
+# K12CTL_TEST_GARAGE_BIN (garage), for the services started.
 #
 # Everything binds to 127.0.0.1 on free ports. State lives in target/testenv/ (override with
-# K12CTL_TESTENV_DIR); the PostgreSQL data directory lives in a /tmp/k12ctl-pg.* directory
-# (owned by the postgres user when run as root, since PostgreSQL refuses to run as root and
-# may not be able to traverse the repository's parent directories).
+# K12CTL_TESTENV_DIR); each PostgreSQL data directory lives in a /tmp/k12ctl-pg.* (15) or
+# /tmp/k12ctl-pg16.* (16) directory (owned by the postgres user when run as root, since
+# PostgreSQL refuses to run as root and may not be able to traverse the repository's parent
+# directories). Both clusters have the same role and password (k12test).
 # Installs, when missing: postgresql + postgresql-contrib and redis-server (apt), garage
-# 2.5.0 (cargo install, 15-25 min the first time) and the AWS CLI (pip, in a venv under
-# ~/.cache/k12ctl-testenv), which checks the S3 API before `up` declares success.
-# `up postgres` installs only the PostgreSQL packages.
+# 2.5.0 (cargo install, 15-25 min the first time), the AWS CLI (pip, in a venv under
+# ~/.cache/k12ctl-testenv), which checks the S3 API before `up` declares success, and
+# PostgreSQL 16.2 from the PyPI wheel pgserver 0.1.4 (pip, in a venv under
+# ~/.cache/k12ctl-testenv; Debian 12 has only 15). The wheel's programs find their libraries
+# (pgserver.libs/) through their own RPATH ($ORIGIN/../../../pgserver.libs), so they need no
+# LD_LIBRARY_PATH: K12CTL_PG_BINDIR=$K12CTL_TEST_PG16_BINDIR is all k12ctl needs. Each `up` of
+# the 16 cluster copies the wheel's bin/, lib/, share/ and pgserver.libs/ (27 MB, 0.1 s) into
+# the cluster's /tmp directory, keeping that layout, because the postgres user cannot enter
+# root's home; K12CTL_TEST_PG16_BINDIR is that copy's bin/. The wheel has no contrib modules
+# (no pg_stat_statements).
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -36,6 +46,11 @@ ENV_FILE="$STATE/env"
 
 PG_BINDIR=/usr/lib/postgresql/15/bin
 PG_TMP_PREFIX=/tmp/k12ctl-pg.
+PG16_TMP_PREFIX=/tmp/k12ctl-pg16.
+PGSERVER_VERSION=0.1.4
+PGSERVER_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/k12ctl-testenv/pgserver-$PGSERVER_VERSION"
+# The programs of the wheel that testenv and k12ctl run.
+PG16_TOOLS=(initdb pg_ctl postgres pg_dump pg_restore psql)
 PG_ROLE=k12test
 PG_PASSWORD=k12test-pw-Secr3t
 REDIS_DIR="$STATE/redis"
@@ -58,9 +73,10 @@ AWSCLI_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/k12ctl-testenv/awscli-$AWSCLI_VERSI
 PORT_MIN=20000
 PORT_SPAN=12000
 
-ALL_SERVICES="postgres redis garage"
-SERVICES=$ALL_SERVICES # what this `up` brings up: $ALL_SERVICES or postgres
+ALL_SERVICES="postgres postgres16 redis garage"
+SERVICES=$ALL_SERVICES # what this `up` brings up: some of $ALL_SERVICES, in that order
 GARAGE_BIN=""
+PGSERVER_SITE="" # the venv's site-packages, holding pgserver/pginstall/ and pgserver.libs/
 AWS_BIN=""
 APT_UPDATED=0
 declare -A PORTS_PICKED=()
@@ -88,6 +104,8 @@ show_log() {
   tail -n 25 -- "$file" | sed 's/^/testenv:   | /' >&2 || true
 }
 is_root() { [[ $EUID -eq 0 ]]; }
+# wants SERVICE: is SERVICE one of those this `up` brings up?
+wants() { [[ " $SERVICES " == *" $1 "* ]]; }
 as_root() {
   if is_root; then
     "$@"
@@ -215,36 +233,73 @@ find_aws() {
   fi
 }
 
+# pgserver's PostgreSQL 16 in its venv: sets PGSERVER_SITE when every program in PG16_TOOLS
+# is there and says it is 16.
+find_pgserver() {
+  local site tool
+  for site in "$PGSERVER_VENV"/lib/python3*/site-packages; do
+    [[ -d $site/pgserver/pginstall/bin && -d $site/pgserver.libs ]] || continue
+    for tool in "${PG16_TOOLS[@]}"; do
+      [[ $("$site/pgserver/pginstall/bin/$tool" --version 2>/dev/null || true) == *" 16."* ]] ||
+        continue 2
+    done
+    PGSERVER_SITE=$site
+    return 0
+  done
+  return 1
+}
+
+# pip_venv NAME VENV SPEC: a fresh venv at VENV with SPEC installed by pip (log in $STATE).
+pip_venv() {
+  local name=$1 venv=$2 spec=$3 logfile="$STATE/install-$1.log"
+  shift 3
+  log "installing $spec with pip into $venv (log: $logfile)"
+  rm -rf -- "$venv"
+  mkdir -p -- "$(dirname -- "$venv")"
+  run_logged "$logfile" "creating the $name venv failed" python3 -m venv "$venv"
+  run_logged "$logfile" "pip install $spec failed" \
+    "$venv/bin/pip" install --disable-pip-version-check "$@" "$spec"
+}
+
 ensure_installed() {
   local -a pkgs=()
-  local need_garage=0 need_aws=0
-  if [[ ! -x $PG_BINDIR/initdb || ! -x $PG_BINDIR/pg_ctl || ! -x $PG_BINDIR/psql ]]; then
-    pkgs+=(postgresql)
+  local need_garage=0 need_aws=0 need_pgserver=0
+  if wants postgres; then
+    if [[ ! -x $PG_BINDIR/initdb || ! -x $PG_BINDIR/pg_ctl || ! -x $PG_BINDIR/psql ]]; then
+      pkgs+=(postgresql)
+    fi
+    if [[ ! -x $PG_BINDIR/pgbench ]]; then pkgs+=(postgresql-contrib); fi
   fi
-  if [[ ! -x $PG_BINDIR/pgbench ]]; then pkgs+=(postgresql-contrib); fi
-  if [[ $SERVICES == "$ALL_SERVICES" ]]; then
+  if wants redis; then
     if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
       pkgs+=(redis-server redis-tools)
     fi
+  fi
+  if wants garage; then
     if ! find_garage; then
       need_garage=1
       command -v cargo >/dev/null 2>&1 || die "garage $GARAGE_VERSION is missing and cargo is not on PATH"
       command -v cc >/dev/null 2>&1 || pkgs+=(gcc libc6-dev)
     fi
-    if ! find_aws; then
-      need_aws=1
-      if ! command -v python3 >/dev/null 2>&1; then
-        pkgs+=(python3 python3-venv)
-      elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-        pkgs+=(python3-venv)
-      fi
+    find_aws || need_aws=1
+  fi
+  if wants postgres16; then
+    find_pgserver || need_pgserver=1
+  fi
+  if [[ $need_aws -eq 1 || $need_pgserver -eq 1 ]]; then
+    if ! command -v python3 >/dev/null 2>&1; then
+      pkgs+=(python3 python3-venv)
+    elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+      pkgs+=(python3-venv)
     fi
   fi
 
   if [[ ${#pkgs[@]} -gt 0 ]]; then apt_install "${pkgs[@]}"; fi
-  [[ -x $PG_BINDIR/initdb ]] || die "PostgreSQL 15 is not in $PG_BINDIR after installing"
-  if is_root && ! id -u postgres >/dev/null 2>&1; then
-    die "running as root but there is no 'postgres' user to run PostgreSQL as"
+  if wants postgres; then
+    [[ -x $PG_BINDIR/initdb ]] || die "PostgreSQL 15 is not in $PG_BINDIR after installing"
+  fi
+  if is_root && { wants postgres || wants postgres16; } && ! id -u postgres >/dev/null 2>&1; then
+    die "running as root but there is no 'postgres' user to run PostgreSQL as (apt-get install postgresql-common)"
   fi
 
   if [[ $need_garage -eq 1 ]]; then
@@ -258,23 +313,45 @@ ensure_installed() {
   fi
 
   if [[ $need_aws -eq 1 ]]; then
-    local logfile="$STATE/install-awscli.log" t0
+    local t0
     t0=$(now_ms)
-    log "installing awscli==$AWSCLI_VERSION with pip into $AWSCLI_VENV (log: $logfile)"
-    rm -rf -- "$AWSCLI_VENV"
-    mkdir -p -- "$(dirname -- "$AWSCLI_VENV")"
-    run_logged "$logfile" "creating the awscli venv failed" python3 -m venv "$AWSCLI_VENV"
-    run_logged "$logfile" "pip install awscli failed" \
-      "$AWSCLI_VENV/bin/pip" install --disable-pip-version-check "awscli==$AWSCLI_VERSION"
+    pip_venv awscli "$AWSCLI_VENV" "awscli==$AWSCLI_VERSION"
     find_aws || die "aws still not found after pip install"
     log "awscli installed ($(took "$t0"))"
+  fi
+
+  if [[ $need_pgserver -eq 1 ]]; then
+    local t0
+    t0=$(now_ms)
+    # Only its PostgreSQL build is used, not its Python API: no dependencies. A wheel or
+    # nothing: its source distribution would compile PostgreSQL.
+    pip_venv pgserver "$PGSERVER_VENV" "pgserver==$PGSERVER_VERSION" --no-deps --only-binary=:all:
+    find_pgserver || die "PostgreSQL 16 (${PG16_TOOLS[*]}) not found in $PGSERVER_VENV after pip install"
+    log "pgserver installed ($(took "$t0"))"
   fi
 }
 
 # ---------------------------------------------------------------------------------------
-# PostgreSQL 15: throwaway cluster in /tmp/k12ctl-pg.XXXXXX/{data,postgres.log,.s.PGSQL.*}
+# PostgreSQL: two throwaway clusters, pg (15, Debian's packages) in
+# /tmp/k12ctl-pg.XXXXXX/{data,postgres.log,.s.PGSQL.*} and pg16 (16, the pgserver wheel) in
+# /tmp/k12ctl-pg16.XXXXXX/{data,postgres.log,.s.PGSQL.*,pgserver/pginstall,pgserver.libs}.
+# State files CLUSTER.tmpdir and CLUSTER.port.
 
 pg_url() { printf 'postgres://%s:%s@127.0.0.1:%s/postgres' "$PG_ROLE" "$PG_PASSWORD" "$1"; }
+
+# pg_label CLUSTER: its name in messages (the service's name).
+pg_label() { if [[ $1 == pg16 ]]; then printf 'postgres16'; else printf 'postgres'; fi; }
+# pg_major CLUSTER
+pg_major() { if [[ $1 == pg16 ]]; then printf '16'; else printf '15'; fi; }
+pg_tmp_prefix() { if [[ $1 == pg16 ]]; then printf '%s' "$PG16_TMP_PREFIX"; else printf '%s' "$PG_TMP_PREFIX"; fi; }
+# pg_bindir CLUSTER: where its programs are (for pg16, the copy in its directory).
+pg_bindir() {
+  if [[ $1 == pg16 ]]; then
+    printf '%s/pgserver/pginstall/bin' "$(state_get pg16.tmpdir)"
+  else
+    printf '%s' "$PG_BINDIR"
+  fi
+}
 
 # Run a PostgreSQL program as the postgres user when root (PostgreSQL refuses root), from a
 # directory that user can enter.
@@ -286,41 +363,72 @@ pg_as() {
   fi
 }
 
+# pg_alive CLUSTER: does it answer on its port, with the test role, as the right version?
 pg_alive() {
-  local tmp port
-  tmp=$(state_get pg.tmpdir)
-  port=$(state_get pg.port)
-  [[ -n $tmp && -n $port && -f $tmp/data/postmaster.pid ]] || return 1
-  [[ $(PGCONNECT_TIMEOUT=5 "$PG_BINDIR/psql" -X -A -t -q -c 'SELECT 1' "$(pg_url "$port")" 2>/dev/null) == 1 ]]
+  local c=$1 tmp port bindir
+  tmp=$(state_get "$c.tmpdir")
+  port=$(state_get "$c.port")
+  bindir=$(pg_bindir "$c")
+  [[ -n $tmp && -n $port && -f $tmp/data/postmaster.pid && -x $bindir/psql ]] || return 1
+  # The password through the environment, never on a command line.
+  [[ $(PGPASSWORD=$PG_PASSWORD PGCONNECT_TIMEOUT=5 "$bindir/psql" -X -A -t -q \
+    -h 127.0.0.1 -p "$port" -U "$PG_ROLE" -d postgres \
+    -c "SELECT current_setting('server_version_num')::int / 10000" 2>/dev/null) == "$(pg_major "$c")" ]]
 }
 
+# pg_stop CLUSTER: pg_ctl stop; when that fails, the postmaster of postmaster.pid is signalled.
 pg_stop() {
-  local tmp
-  tmp=$(state_get pg.tmpdir)
-  if [[ -n $tmp && $tmp == "$PG_TMP_PREFIX"* && -d $tmp ]]; then
+  local c=$1 tmp label bindir pid
+  label=$(pg_label "$c")
+  tmp=$(state_get "$c.tmpdir")
+  if [[ -n $tmp && $tmp == "$(pg_tmp_prefix "$c")"* && -d $tmp ]]; then
     if [[ -f $tmp/data/postmaster.pid ]]; then
-      log "postgres: stopping (pg_ctl stop -m fast)"
-      pg_as "$PG_BINDIR/pg_ctl" -D "$tmp/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
-        log "postgres: pg_ctl stop failed (already stopped?)"
+      log "$label: stopping (pg_ctl stop -m fast)"
+      bindir=$(pg_bindir "$c")
+      if ! pg_as "$bindir/pg_ctl" -D "$tmp/data" -m fast -w -t 60 stop >/dev/null 2>&1; then
+        pid=$(head -n 1 "$tmp/data/postmaster.pid" 2>/dev/null || true)
+        if pid_is "$pid" postgres "$tmp/data"; then
+          log "$label: pg_ctl stop failed; stopping the postmaster (pid $pid)"
+          stop_pid "$pid" "$label"
+        else
+          log "$label: pg_ctl stop failed (already stopped?)"
+        fi
+      fi
     fi
     rm -rf -- "$tmp"
   fi
-  state_del pg.tmpdir pg.port
+  state_del "$c.tmpdir" "$c.port"
 }
 
+# pg16_copy DIR: the wheel's PostgreSQL into DIR, in the wheel's layout (its programs find
+# pgserver.libs/ at $ORIGIN/../../../pgserver.libs and share/ beside bin/), readable by all.
+pg16_copy() {
+  local dir=$1 part
+  mkdir -p -- "$dir/pgserver/pginstall"
+  for part in bin lib share; do
+    cp -a -- "$PGSERVER_SITE/pgserver/pginstall/$part" "$dir/pgserver/pginstall/$part"
+  done
+  cp -a -- "$PGSERVER_SITE/pgserver.libs" "$dir/pgserver.libs"
+  chmod -R a+rX -- "$dir/pgserver" "$dir/pgserver.libs"
+}
+
+# pg_start CLUSTER
 pg_start() {
-  local t0 tmp port
+  local c=$1 t0 tmp port label bindir
   t0=$(now_ms)
-  tmp=$(mktemp -d "${PG_TMP_PREFIX}XXXXXX")
-  state_set pg.tmpdir "$tmp" # recorded at once, so that `down` cleans up a failed start
+  label=$(pg_label "$c")
+  tmp=$(mktemp -d "$(pg_tmp_prefix "$c")XXXXXX")
+  state_set "$c.tmpdir" "$tmp" # recorded at once, so that `down` cleans up a failed start
+  if [[ $c == pg16 ]]; then pg16_copy "$tmp"; fi
   if is_root; then chown postgres:postgres "$tmp"; fi
+  bindir=$(pg_bindir "$c")
   free_port port
   local data="$tmp/data" logfile="$tmp/postgres.log"
-  log "postgres: initdb in $data"
-  pg_as "$PG_BINDIR/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
-    --auth-local=trust --auth-host=scram-sha-256 >"$STATE/pg-initdb.log" 2>&1 || {
-    show_log "$STATE/pg-initdb.log"
-    die "postgres: initdb failed"
+  log "$label: initdb in $data ($bindir)"
+  pg_as "$bindir/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 >"$STATE/$c-initdb.log" 2>&1 || {
+    show_log "$STATE/$c-initdb.log"
+    die "$label: initdb failed"
   }
   cat >>"$data/postgresql.conf" <<EOF
 
@@ -334,25 +442,28 @@ synchronous_commit = off
 full_page_writes = off
 password_encryption = 'scram-sha-256'
 EOF
-  log "postgres: starting on 127.0.0.1:$port"
-  pg_as "$PG_BINDIR/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >"$STATE/pg-start.log" 2>&1 9>&- || {
+  log "$label: starting on 127.0.0.1:$port"
+  pg_as "$bindir/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >"$STATE/$c-start.log" 2>&1 9>&- || {
     show_log "$logfile"
-    die "postgres: pg_ctl start failed"
+    die "$label: pg_ctl start failed"
   }
-  state_set pg.port "$port"
-  pg_as "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp" -p "$port" -U postgres -d postgres \
-    -c "CREATE ROLE $PG_ROLE WITH LOGIN SUPERUSER PASSWORD '$PG_PASSWORD'" ||
-    die "postgres: creating role $PG_ROLE failed"
-  pg_alive || die "postgres: cannot connect with $(pg_url "$port")"
-  log "postgres: ready on 127.0.0.1:$port, data in $data ($(took "$t0"))"
+  state_set "$c.port" "$port"
+  # The password on standard input, never on a command line.
+  printf "CREATE ROLE %s WITH LOGIN SUPERUSER PASSWORD '%s';\n" "$PG_ROLE" "$PG_PASSWORD" |
+    pg_as "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp" -p "$port" -U postgres -d postgres -f - ||
+    die "$label: creating role $PG_ROLE failed"
+  pg_alive "$c" || die "$label: cannot connect to 127.0.0.1:$port as $PG_ROLE"
+  log "$label: PostgreSQL $(pg_major "$c") ready on 127.0.0.1:$port, data in $data ($(took "$t0"))"
 }
 
+# pg_up CLUSTER
 pg_up() {
-  if pg_alive; then
-    log "postgres: reusing the running cluster on 127.0.0.1:$(state_get pg.port)"
+  local c=$1
+  if pg_alive "$c"; then
+    log "$(pg_label "$c"): reusing the running cluster on 127.0.0.1:$(state_get "$c.port")"
   else
-    pg_stop
-    pg_start
+    pg_stop "$c"
+    pg_start "$c"
   fi
 }
 
@@ -566,10 +677,17 @@ write_env() {
   local tmpf="$ENV_FILE.tmp.$$"
   {
     printf '# Written by scripts/testenv.sh up; load with: . %q\n' "$ENV_FILE"
-    printf 'export %s=%q\n' \
-      K12CTL_TEST_PG_URL "$(pg_url "$(state_get pg.port)")" \
-      K12CTL_TEST_PG_BINDIR "$PG_BINDIR"
-    if [[ $SERVICES == "$ALL_SERVICES" ]]; then
+    if wants postgres; then
+      printf 'export %s=%q\n' \
+        K12CTL_TEST_PG_URL "$(pg_url "$(state_get pg.port)")" \
+        K12CTL_TEST_PG_BINDIR "$(pg_bindir pg)"
+    fi
+    if wants postgres16; then
+      printf 'export %s=%q\n' \
+        K12CTL_TEST_PG16_URL "$(pg_url "$(state_get pg16.port)")" \
+        K12CTL_TEST_PG16_BINDIR "$(pg_bindir pg16)"
+    fi
+    if wants garage; then
       printf 'export %s=%q\n' \
         K12CTL_TEST_S3_ENDPOINT "http://127.0.0.1:$(state_get garage.s3port)" \
         K12CTL_TEST_S3_BUCKET "$S3_BUCKET" \
@@ -577,8 +695,10 @@ write_env() {
         K12CTL_TEST_S3_ACCESS_KEY_ID "$S3_ACCESS_KEY_ID" \
         K12CTL_TEST_S3_SECRET_ACCESS_KEY "$S3_SECRET_ACCESS_KEY" \
         K12CTL_TEST_GARAGE_CONFIG "$GARAGE_CONFIG" \
-        K12CTL_TEST_GARAGE_BIN "$GARAGE_BIN" \
-        K12CTL_TEST_REDIS_URL "redis://127.0.0.1:$(state_get redis.port)"
+        K12CTL_TEST_GARAGE_BIN "$GARAGE_BIN"
+    fi
+    if wants redis; then
+      printf 'export %s=%q\n' K12CTL_TEST_REDIS_URL "redis://127.0.0.1:$(state_get redis.port)"
     fi
   } >"$tmpf"
   mv -f -- "$tmpf" "$ENV_FILE"
@@ -601,25 +721,36 @@ lock_state() {
   fi
 }
 
+# in_order WORD...: the services among WORDs, in $ALL_SERVICES order, without repeats.
+in_order() {
+  local s out=""
+  for s in $ALL_SERVICES; do
+    if [[ " $* " == *" $s "* ]]; then out+="${out:+ }$s"; fi
+  done
+  printf '%s' "$out"
+}
+
 cmd_up() {
-  local t0 ready="all services"
+  local t0 ready list tools=()
   t0=$(now_ms)
   lock_state
   # What an earlier `up` started stays up, and in the env file.
-  if [[ $(state_get services) == "$ALL_SERVICES" ]]; then SERVICES=$ALL_SERVICES; fi
+  # shellcheck disable=SC2046,SC2086 # word lists
+  SERVICES=$(in_order $SERVICES $(state_get services))
   ensure_installed
-  if [[ $SERVICES == "$ALL_SERVICES" ]]; then
-    log "tools: $PG_BINDIR, $(command -v redis-server), $GARAGE_BIN, $AWS_BIN"
-    pg_up
-    redis_up
-    garage_up
-  else
-    log "tools: $PG_BINDIR"
-    pg_up
-    ready="postgres (only)"
-  fi
+  if wants postgres; then tools+=("$PG_BINDIR"); fi
+  if wants postgres16; then tools+=("$PGSERVER_SITE/pgserver (PostgreSQL 16)"); fi
+  if wants redis; then tools+=("$(command -v redis-server)"); fi
+  if wants garage; then tools+=("$GARAGE_BIN" "$AWS_BIN"); fi
+  printf -v list '%s, ' "${tools[@]}"
+  log "tools: ${list%, }"
+  if wants postgres; then pg_up pg; fi
+  if wants postgres16; then pg_up pg16; fi
+  if wants redis; then redis_up; fi
+  if wants garage; then garage_up; fi
   state_set services "$SERVICES"
   write_env
+  if [[ $SERVICES == "$ALL_SERVICES" ]]; then ready="all services"; else ready="$SERVICES (only)"; fi
   log "up: $ready ready ($(took "$t0")); stop them with scripts/testenv.sh down"
 }
 
@@ -638,54 +769,73 @@ cmd_down() {
   find_garage || true
   garage_stop
   redis_stop
-  pg_stop
+  pg_stop pg16
+  pg_stop pg
   find "$STATE" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf -- {} +
   log "down: stopped ($(took "$t0"))"
 }
 
 cmd_status() {
-  local ok=0 tmp started
+  local ok=0 tmp started service c
   started=$(state_get services)
   find_garage || true
-  if pg_alive; then
-    tmp=$(state_get pg.tmpdir)
-    say "postgres: running on 127.0.0.1:$(state_get pg.port) (data $tmp/data, log $tmp/postgres.log)"
-  else
-    say "postgres: not running"
-    ok=1
-  fi
-  if [[ -n $started && $started != "$ALL_SERVICES" ]]; then
-    say "redis, garage: not started (scripts/testenv.sh up $started)"
-  else
-    if redis_alive; then
-      say "redis: running on 127.0.0.1:$(state_get redis.port), pid $(state_get redis.pid)"
-    else
-      say "redis: not running"
-      ok=1
+  for service in $ALL_SERVICES; do
+    if [[ -n $started && " $started " != *" $service "* ]]; then
+      say "$service: not started (scripts/testenv.sh up $service)"
+      continue
     fi
-    if garage_alive; then
-      say "garage: running, S3 on 127.0.0.1:$(state_get garage.s3port), pid $(state_get garage.pid) (config $GARAGE_CONFIG, log $GARAGE_LOG)"
-    else
-      say "garage: not running"
-      ok=1
-    fi
-  fi
+    case $service in
+    postgres | postgres16)
+      if [[ $service == postgres16 ]]; then c=pg16; else c=pg; fi
+      if pg_alive "$c"; then
+        tmp=$(state_get "$c.tmpdir")
+        say "$service: PostgreSQL $(pg_major "$c") running on 127.0.0.1:$(state_get "$c.port") (data $tmp/data, log $tmp/postgres.log, programs $(pg_bindir "$c"))"
+      else
+        say "$service: not running"
+        ok=1
+      fi
+      ;;
+    redis)
+      if redis_alive; then
+        say "redis: running on 127.0.0.1:$(state_get redis.port), pid $(state_get redis.pid)"
+      else
+        say "redis: not running"
+        ok=1
+      fi
+      ;;
+    garage)
+      if garage_alive; then
+        say "garage: running, S3 on 127.0.0.1:$(state_get garage.s3port), pid $(state_get garage.pid) (config $GARAGE_CONFIG, log $GARAGE_LOG)"
+      else
+        say "garage: not running"
+        ok=1
+      fi
+      ;;
+    esac
+  done
   if [[ -f $ENV_FILE ]]; then say "env file: $ENV_FILE"; fi
   return "$ok"
 }
 
 usage() {
-  printf 'usage: %s up [postgres]|down|status\n' "$0" >&2
+  printf 'usage: %s up [SERVICE...]|down|status   (SERVICE: %s)\n' "$0" "${ALL_SERVICES// /, }" >&2
   exit 2
 }
 
-case "$*" in
-up) cmd_up ;;
-"up postgres")
-  SERVICES=postgres
+case "${1:-}" in
+up)
+  shift
+  if [[ $# -gt 0 ]]; then
+    for arg in "$@"; do
+      [[ " $ALL_SERVICES " == *" $arg "* ]] || usage
+    done
+    SERVICES=$(in_order "$@")
+  fi
   cmd_up
   ;;
-down) cmd_down ;;
-status) cmd_status ;;
+down | status)
+  [[ $# -eq 1 ]] || usage
+  "cmd_$1"
+  ;;
 *) usage ;;
 esac

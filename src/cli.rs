@@ -186,6 +186,9 @@ pub enum BackupCommand {
     Verify(BackupVerifyArgs),
     /// Apply the retention policy; also abort unfinished uploads of killed runs
     Prune(BackupPruneArgs),
+    /// The platform's backup status summary (latest backup, latest verified, total, failed in
+    /// 30 days), from the catalog in the bucket
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -334,9 +337,10 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub latest: bool,
 
-    /// Object key (relative to the storage prefix) of a backup without a manifest, as the
-    /// platform's old job made them (custom format or plain SQL, gzipped)
-    #[arg(long, value_name = "KEY")]
+    /// A backup without a manifest, as the platform's old jobs made them (custom format,
+    /// gzipped or not, or gzipped plain SQL): a key relative to the storage prefix, or a full
+    /// s3://bucket/key (any bucket, same S3 settings) or file:///path URL
+    #[arg(long, value_name = "KEY|URL")]
     pub key: Option<String>,
 
     /// Create the target database when it does not exist
@@ -390,7 +394,7 @@ subdomain are refused, naming each difference. Exit codes: 0 provisioned (or alr
 (nothing written), 1 failed.
 
 A --file is YAML: `schools:` and a list of entries with the keys name, subdomain, admin_email,
-admin_first_name, admin_last_name, district, timezone, academic_year_start (see
+admin_first_name, admin_last_name, district, create_district, timezone, academic_year_start (see
 examples/schools.yaml). AI task policies come from `provision.ai_policies` in the config file.";
 
 #[derive(Debug, Args)]
@@ -401,7 +405,7 @@ pub struct ProvisionSchoolArgs {
         long,
         value_name = "FILE",
         conflicts_with_all = ["name", "subdomain", "admin_email", "admin_first_name",
-            "admin_last_name", "district", "timezone", "academic_year_start"]
+            "admin_last_name", "district", "create_district", "timezone", "academic_year_start"]
     )]
     pub file: Option<PathBuf>,
 
@@ -423,9 +427,14 @@ pub struct ProvisionSchoolArgs {
     #[arg(long, value_name = "NAME", required_unless_present = "file")]
     pub admin_last_name: Option<String>,
 
-    /// School district
-    #[arg(long)]
+    /// The school's district, by its slug (`districts.slug`); it must exist unless
+    /// --create-district names it
+    #[arg(long, value_name = "SLUG")]
     pub district: Option<String>,
+
+    /// Create the --district with this name when no district has the slug
+    #[arg(long, value_name = "NAME", requires = "district")]
+    pub create_district: Option<String>,
 
     /// IANA time zone of the school [default: America/New_York]
     #[arg(long, value_name = "ZONE")]

@@ -15,9 +15,10 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::{ImportCsvArgs, ImportKind};
 use crate::db::roster::{self, Outcome, TableCounts};
-use crate::db::{self as pg, schema};
+use crate::db::schema::{self, Catalog};
+use crate::db::{self as pg};
 use crate::exit;
-use crate::onboarding::roster::{self as csv_roster, Kind, RowError};
+use crate::onboarding::roster::{self as csv_roster, Format, Kind, RowError};
 use crate::output::printer::{Report, Style};
 use crate::output::tables;
 use crate::pipeline::ProgressSink;
@@ -47,7 +48,8 @@ pub async fn csv(ctx: &Context, args: ImportCsvArgs) -> Result<()> {
     // large file to be read.
     let conn = ctx.conn()?;
     let mut client = pg::connect(&conn, "k12ctl import").await?;
-    schema::require(&client, schema::IMPORT).await?;
+    let catalog = Catalog::read(&client).await?;
+    catalog.require(schema::IMPORT)?;
 
     let progress = ctx.shared_progress(("read", "staged"));
     progress.phase("checking rows");
@@ -67,15 +69,22 @@ pub async fn csv(ctx: &Context, args: ImportCsvArgs) -> Result<()> {
     let rows = parsed.rows_read;
     progress.phase("staging and checking references");
     let staged_progress = Arc::clone(&progress);
-    let outcome = roster::import(&mut client, &args.tenant, parsed, args.dry_run, move |n| {
-        staged_progress.written(n)
-    })
+    let format = parsed.format;
+    let outcome = roster::import(
+        &mut client,
+        &catalog,
+        &args.tenant,
+        parsed,
+        args.dry_run,
+        move |n| staged_progress.written(n),
+    )
     .await?;
     progress.finish();
 
     let mut report = ImportReport {
         tenant: args.tenant,
         kind,
+        format,
         file: source,
         rows,
         dry_run: args.dry_run,
@@ -111,6 +120,8 @@ pub async fn csv(ctx: &Context, args: ImportCsvArgs) -> Result<()> {
 struct ImportReport {
     tenant: String,
     kind: Kind,
+    /// The file's columns: `platform` (DataImportService's) or `codes`.
+    format: Format,
     file: String,
     /// Data rows in the file.
     rows: u64,

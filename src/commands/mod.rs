@@ -3,6 +3,7 @@
 //! `db` and `storage`.
 
 pub mod backup;
+pub mod backup_status;
 pub mod config;
 pub mod health;
 pub mod import;
@@ -102,6 +103,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
         Command::Backup(BackupCommand::Show(args)) => {
             interruptible(ctx, backup::show(ctx, args)).await
         }
+        Command::Backup(BackupCommand::Status) => interruptible(ctx, backup_status::run(ctx)).await,
         Command::Backup(BackupCommand::Verify(args)) => {
             let about = args.id.clone().unwrap_or_else(|| "latest backup".into());
             let job = Job::new("backup verify", about, true, &args.prometheus_file);

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::{ProvisionSchoolArgs, ProvisionStatusArgs};
 use crate::db::provision::{self as db, Checklist, Created, Existing, Outcome};
-use crate::db::{self as pg, schema};
+use crate::db::schema::{self, Catalog};
+use crate::db::{self as pg};
 use crate::exit;
 use crate::onboarding::school::{self, Problem, SchoolInput, SchoolSpec};
 use crate::output::printer::{Report, Style};
@@ -34,6 +35,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
             admin_first_name: args.admin_first_name,
             admin_last_name: args.admin_last_name,
             district: args.district,
+            create_district: args.create_district,
             timezone: args.timezone,
             academic_year_start: args.academic_year_start,
         }],
@@ -50,8 +52,9 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
     };
 
     let mut client = pg::connect(&ctx.conn()?, "k12ctl provision").await?;
-    schema::require(&client, schema::PROVISION).await?;
-    let plan = plan(&client, &specs, from_file).await?;
+    let catalog = Catalog::read(&client).await?;
+    db::check(&catalog, specs.iter().any(|s| s.create_district.is_some()))?;
+    let plan = plan(&client, &catalog, &specs, from_file).await?;
     let problems: Vec<Problem> = plan
         .iter()
         .filter_map(|p| p.1.clone().err())
@@ -68,10 +71,11 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
                 spec,
                 existing,
                 &ctx.settings.ai_policies,
+                &catalog,
             ));
             continue;
         }
-        let outcome = db::provision(&mut client, spec, &ctx.settings.ai_policies).await;
+        let outcome = db::provision(&mut client, &catalog, spec, &ctx.settings.ai_policies).await;
         let result = match outcome {
             Ok(Outcome::Created(created)) => Ok(SchoolResult::created(spec, created)),
             Ok(Outcome::Unchanged(existing)) => Ok(SchoolResult::unchanged(spec, &existing)),
@@ -105,7 +109,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
         }
     }
     for r in report.schools.iter_mut().filter(|r| r.tenant_id.is_some()) {
-        r.onboarding = db::checklist(&client, &r.subdomain)
+        r.onboarding = db::checklist(&client, &catalog, &r.subdomain)
             .await?
             .map(|c| Completion::of(&c));
     }
@@ -116,6 +120,7 @@ pub async fn school(ctx: &Context, args: ProvisionSchoolArgs) -> Result<()> {
 /// the problems that stop the run.
 async fn plan<'a>(
     client: &tokio_postgres::Client,
+    catalog: &Catalog,
     specs: &'a [SchoolSpec],
     from_file: bool,
 ) -> Result<Vec<(&'a SchoolSpec, Result<Option<Existing>, Vec<Problem>>)>> {
@@ -148,8 +153,18 @@ async fn plan<'a>(
             ));
             continue;
         }
-        let status = match db::find(client, &spec.subdomain).await? {
-            None => Ok(None),
+        let status = match db::find(client, catalog, &spec.subdomain).await? {
+            None => {
+                let found = new_tenant_problems(client, catalog, spec).await?;
+                if found.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(found
+                        .into_iter()
+                        .map(|(field, why)| problem(field, why))
+                        .collect())
+                }
+            }
             Some(existing) => {
                 let d = existing.differences(spec);
                 if d.is_empty() {
@@ -169,6 +184,50 @@ async fn plan<'a>(
     Ok(plan)
 }
 
+/// What stops a new tenant that the file alone cannot tell: its district
+/// and its admin email, against the database. (field, reason).
+async fn new_tenant_problems(
+    client: &tokio_postgres::Client,
+    catalog: &Catalog,
+    spec: &SchoolSpec,
+) -> Result<Vec<(&'static str, String)>> {
+    let mut found = Vec::new();
+    if let Some(slug) = &spec.district {
+        match db::Districts::of(catalog) {
+            db::Districts::Table => {
+                if db::district_id(client, slug).await?.is_none() && spec.create_district.is_none()
+                {
+                    found.push((
+                        "district",
+                        format!(
+                            "no district has the slug {slug:?} (create it with \
+                             --create-district NAME, or create_district: in the file)"
+                        ),
+                    ));
+                }
+            }
+            db::Districts::Column => {}
+            db::Districts::None => found.push((
+                "district",
+                "this database records no districts (tenants have no district_id or district \
+                 column)"
+                    .to_owned(),
+            )),
+        }
+    }
+    if let Some(other) = db::email_taken(client, &spec.admin_email, &spec.subdomain).await? {
+        found.push((
+            "admin_email",
+            format!(
+                "{} is already registered in tenant {other:?}: the platform registers an \
+                 admin email once",
+                spec.admin_email
+            ),
+        ));
+    }
+    Ok(found)
+}
+
 /// Print the problems and exit 4: nothing was written.
 fn reject(ctx: &Context, mut report: ProvisionReport, problems: Vec<Problem>) -> Result<()> {
     let n = problems.len();
@@ -182,14 +241,12 @@ fn reject(ctx: &Context, mut report: ProvisionReport, problems: Vec<Problem>) ->
 
 pub async fn status(ctx: &Context, args: ProvisionStatusArgs) -> Result<()> {
     let client = pg::connect(&ctx.conn()?, "k12ctl provision").await?;
-    schema::require(&client, schema::PROVISION).await?;
-    let checklist = db::checklist(&client, &args.subdomain)
+    let catalog = Catalog::read(&client).await?;
+    catalog.require(schema::PROVISION)?;
+    let checklist = db::checklist(&client, &catalog, &args.subdomain)
         .await?
         .with_context(|| format!("no tenant has the subdomain {:?}", args.subdomain))?;
-    ctx.printer.print(&StatusReport {
-        completion: Completion::of(&checklist),
-        checklist,
-    })
+    ctx.printer.print(&StatusReport { checklist })
 }
 
 #[derive(Debug, Serialize)]
@@ -259,6 +316,7 @@ impl SchoolResult {
         spec: &SchoolSpec,
         existing: Option<&Existing>,
         policies: &[crate::onboarding::defaults::AiPolicy],
+        catalog: &Catalog,
     ) -> Self {
         match existing {
             Some(existing) => Self::unchanged(spec, existing),
@@ -276,8 +334,15 @@ impl SchoolResult {
                         ("user_roles", 1),
                         ("academic_years", 1),
                         ("ai_task_policies", policies.len()),
+                        ("ai_provider_configs", 1),
+                        (
+                            "standard_frameworks",
+                            crate::onboarding::defaults::STANDARD_FRAMEWORKS.len(),
+                        ),
+                        ("districts", usize::from(spec.create_district.is_some())),
                     ]
                     .into_iter()
+                    .filter(|(table, n)| *n > 0 && catalog.has_table(table))
                     .collect(),
                 ),
                 ..Self::base(spec, "would create")
@@ -297,13 +362,11 @@ struct Completion {
 
 impl Completion {
     fn of(c: &Checklist) -> Self {
-        let done = c.items.iter().filter(|i| i.done).count();
-        let total = c.items.len();
         Self {
-            done,
-            total,
-            percent: (done * 100 / total.max(1)) as u32,
-            remaining: c.items.iter().filter(|i| !i.done).map(|i| i.item).collect(),
+            done: c.completed_count,
+            total: c.total_count,
+            percent: c.completion_percentage,
+            remaining: c.items.iter().filter(|i| !i.done).map(|i| i.key).collect(),
         }
     }
 }
@@ -392,37 +455,39 @@ impl Report for ProvisionReport {
     }
 }
 
+/// OnboardingChecklistService's shape, key for key.
 #[derive(Debug, Serialize)]
+#[serde(transparent)]
 struct StatusReport {
-    #[serde(flatten)]
     checklist: Checklist,
-    completion: Completion,
 }
 
 impl Report for StatusReport {
     fn human(&self, style: &Style) -> String {
-        let mut t = tables::table(["Item", "Status", "Count"]);
-        for i in &self.checklist.items {
-            let status = if i.done { "done" } else { "pending" };
-            let count = if i.item == "roles" {
-                format!("{} of {}", i.count, crate::onboarding::rules::ROLES.len())
-            } else {
-                i.count.to_string()
-            };
+        let c = &self.checklist;
+        let mut t = tables::table(["Item", "Status", "Required", "Key"]);
+        for i in &c.items {
             t.add_row(vec![
-                comfy_table::Cell::new(i.item),
-                tables::status_cell(status, style),
-                comfy_table::Cell::new(count),
+                comfy_table::Cell::new(i.label),
+                tables::status_cell(if i.done { "done" } else { "pending" }, style),
+                comfy_table::Cell::new(if i.required { "yes" } else { "no" }),
+                comfy_table::Cell::new(i.key),
             ]);
         }
+        let missing: Vec<&str> = c
+            .items
+            .iter()
+            .filter(|i| i.required && !i.done)
+            .map(|i| i.key)
+            .collect();
+        let required = if missing.is_empty() {
+            "every required item is done".to_owned()
+        } else {
+            format!("required and not done: {}", missing.join(", "))
+        };
         format!(
-            "{} ({}, tenant {}): onboarding {}% complete ({} of {})\n{t}",
-            self.checklist.name,
-            self.checklist.subdomain,
-            self.checklist.tenant_id,
-            self.completion.percent,
-            self.completion.done,
-            self.completion.total
+            "{} (tenant {}): onboarding {}% complete ({} of {}); {required}\n{t}",
+            c.school_name, c.tenant_id, c.completion_percentage, c.completed_count, c.total_count
         )
     }
 }

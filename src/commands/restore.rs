@@ -24,9 +24,10 @@ use crate::pipeline::restore::{load, ArchiveFormat, LoadOptions, Loaders};
 use crate::pipeline::stored::{spawn_reader, Decode, ReadOutcome};
 use crate::pipeline::verify::{checksum_problem, compare_counts};
 use crate::pipeline::ProgressSink;
-use crate::storage::ObjectStore;
+use crate::storage::{self, ObjectStore, ObjectUrl};
 
-/// What is being restored: a cataloged backup, or an old object by key.
+/// What is being restored: a cataloged backup, or an object without manifest
+/// (the platform's old backups) by key or URL.
 struct Source {
     label: String,
     key: String,
@@ -37,8 +38,7 @@ struct Source {
 
 pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
     let conn = ctx.conn()?;
-    let store = ctx.store().await?;
-    let source = find_source(store.as_ref(), &args).await?;
+    let (store, source) = find_source(ctx, &args).await?;
     check_status(&source, args.allow_unverified)?;
     let identities = ctx.identities_for(args.identity.as_deref(), source.manifest.as_ref())?;
     let pg_restore = PgTool::locate("pg_restore", ctx.settings.backup.pg_bindir.as_deref()).await?;
@@ -111,29 +111,51 @@ pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
     Ok(())
 }
 
-async fn find_source(store: &dyn ObjectStore, args: &RestoreArgs) -> Result<Source> {
-    if let Some(key) = &args.key {
-        let info = store
-            .head(key)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("{} does not exist", store.location(key)))?;
-        return Ok(Source {
-            label: format!("object {key}"),
-            key: key.clone(),
-            manifest: None,
-            size: Some(info.size),
-            taken: info.last_modified,
-        });
-    }
-    let id = args.backup.as_deref().unwrap_or("latest");
-    let m = Catalog::new(store).load(id).await?;
-    Ok(Source {
-        label: format!("backup {}", m.id),
-        key: m.object_key.clone(),
-        size: m.compressed_size,
-        taken: Some(m.started_at),
-        manifest: Some(m),
-    })
+/// The store and the backup in it: `--key` (relative to the configured
+/// storage, or a full `s3://` / `file://` URL), else the catalog.
+async fn find_source(ctx: &Context, args: &RestoreArgs) -> Result<(Box<dyn ObjectStore>, Source)> {
+    let Some(key) = &args.key else {
+        let store = ctx.store().await?;
+        let id = args.backup.as_deref().unwrap_or("latest");
+        let m = Catalog::new(store.as_ref()).load(id).await?;
+        let source = Source {
+            label: format!("backup {}", m.id),
+            key: m.object_key.clone(),
+            size: m.compressed_size,
+            taken: Some(m.started_at),
+            manifest: Some(m),
+        };
+        return Ok((store, source));
+    };
+    let (store, key, hint) = match ObjectUrl::parse(key)? {
+        Some(url) => {
+            let s3 = ctx.settings.storage.as_ref().map(|s| &s.s3);
+            let (store, key) = storage::open_object(&url, s3).await?;
+            (store, key, String::new())
+        }
+        None => {
+            let store = ctx.store().await?;
+            let hint = format!(
+                " (--key is relative to the storage {}; for an object elsewhere give its full \
+                 URL, s3://bucket/key or file:///path)",
+                store.describe()
+            );
+            (store, key.clone(), hint)
+        }
+    };
+    let location = store.location(&key);
+    let info = store
+        .head(&key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("object {location} does not exist{hint}"))?;
+    let source = Source {
+        label: format!("object {location}"),
+        key,
+        manifest: None,
+        size: Some(info.size),
+        taken: info.last_modified,
+    };
+    Ok((store, source))
 }
 
 fn check_status(source: &Source, allow_unverified: bool) -> Result<()> {
@@ -318,6 +340,7 @@ async fn restore(
     let mut report = RestoreReport {
         source: source.label.clone(),
         key: source.key.clone(),
+        location: store.location(&source.key),
         target: target.dbname.clone(),
         server: target.server(),
         format: loaded.format,
@@ -358,7 +381,10 @@ async fn restore(
 #[derive(Serialize)]
 struct RestoreReport {
     source: String,
+    /// The object's key in its store (the catalog's `object_key`, or `--key`).
     key: String,
+    /// The object's full URL.
+    location: String,
     target: String,
     server: String,
     format: Option<ArchiveFormat>,

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod conn;
+pub mod insert;
 pub mod lock;
 pub mod provision;
 pub mod records;

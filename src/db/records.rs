@@ -39,6 +39,19 @@ pub async fn table_present(client: &Client) -> Result<bool> {
     Ok(found == REQUIRED_COLUMNS.len() as i64)
 }
 
+/// The server's `version()` and `pg_size_pretty` of `database_size` (of the
+/// current database when unknown): the texts the platform keeps in `metadata`.
+pub async fn server_texts(client: &Client, database_size: Option<i64>) -> Result<(String, String)> {
+    let row = client
+        .query_one(
+            "SELECT version(), pg_size_pretty(coalesce($1::bigint, pg_database_size(current_database())))",
+            &[&database_size],
+        )
+        .await
+        .context("cannot read the server's version and database size")?;
+    Ok((row.get(0), row.get(1)))
+}
+
 /// Insert the `in_progress` row of a new run; returns its id.
 pub async fn insert_in_progress(
     client: &Client,

@@ -1,10 +1,13 @@
 //! Writing a checked roster into the platform's tables: all rows go through
 //! `COPY` (binary, so no value is ever parsed as SQL) into a temporary
-//! staging table, references are checked there, and one set-based upsert per
-//! table writes them, in one transaction with the counter caches.
+//! staging table, references are resolved and checked there, and set-based
+//! statements write them, in one transaction with the counter caches.
 //!
-//! Upserts only touch rows whose values change, so re-importing a file
-//! changes nothing (no `updated_at` bump, no dead tuples).
+//! What is written follows the catalog: the platform's schema has no unique
+//! key on courses or sections, so those are matched by name (or code where
+//! the database has codes) and inserted where missing; sections get a term
+//! where the database has terms. Upserts only touch rows whose values
+//! change, so re-importing a file changes nothing (no `updated_at` bump).
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -12,9 +15,11 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Transaction};
 
-use super::provision::NOW_UTC;
+use super::schema::Catalog;
 use crate::exit;
-use crate::onboarding::roster::{Errors, Kind, Parsed, Rows, MAX_REPORTED_ERRORS};
+use crate::onboarding::roster::{Errors, Format, Kind, Parsed, Rows, MAX_REPORTED_ERRORS};
+
+mod sql;
 
 /// First key of the import's transaction-level advisory lock ("k12i"); the
 /// second is the tenant's.
@@ -36,16 +41,53 @@ pub enum Outcome {
     Done(Vec<TableCounts>),
 }
 
+/// What an import of `kind` in `format` writes: refused before any write
+/// when the database cannot hold it, naming the table and column.
+pub fn check(catalog: &Catalog, kind: Kind, format: Format) -> Result<()> {
+    let needs: &[(&str, &str)] = match (kind, format) {
+        (Kind::Courses, Format::Codes) => &[("courses", "code"), ("sections", "code")],
+        (Kind::Enrollments, Format::Codes) => &[("sections", "code")],
+        _ => &[],
+    };
+    let missing: Vec<String> = needs
+        .iter()
+        .filter(|(t, c)| !catalog.has(t, c))
+        .map(|(t, c)| format!("{t}.{c}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(exit::usage(format!(
+            "this database has no {} column, which a {} file with codes needs: use the \
+             platform's columns ({})",
+            missing.join(", "),
+            kind.as_str(),
+            kind.columns(Format::Platform)
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    let writes: Vec<(&str, Vec<&str>)> = sql::inserts(kind, format, 0)
+        .iter()
+        .filter(|i| catalog.has_table(i.table()))
+        .map(|i| (i.table(), i.columns(catalog)))
+        .collect();
+    catalog.check_writes(&format!("importing {}", kind.as_str()), &writes)
+}
+
 /// Import `parsed` for the tenant with subdomain `slug`. `parsed` may carry
 /// errors from reading: its valid rows are still checked against the
 /// database, so that one run reports every problem; then nothing is written.
 pub async fn import(
     client: &mut Client,
+    catalog: &Catalog,
     slug: &str,
     mut parsed: Parsed,
     dry_run: bool,
     on_staged: impl Fn(u64),
 ) -> Result<Outcome> {
+    let kind = parsed.rows.kind();
+    check(catalog, kind, parsed.format)?;
     let tx = client.transaction().await?;
     let tenant_id: i64 = tx
         .query_opt("SELECT id FROM tenants WHERE slug = $1", &[&slug])
@@ -69,41 +111,56 @@ pub async fn import(
             "another import into {slug:?} is running; try again when it has finished"
         )));
     }
-    let kind = parsed.rows.kind();
-    stage(&tx, tenant_id, &parsed.rows, &on_staged).await?;
-    let (found, total) = check_references(&tx, kind, tenant_id).await?;
+    let statements = sql::Statements::new(catalog, kind, parsed.format, tenant_id);
+    stage(&tx, &parsed.rows, &on_staged).await?;
+    run(&tx, &statements.resolve, "cannot resolve the staged rows").await?;
+    let (found, total) = check_references(&tx, &statements).await?;
     parsed.errors.extend(found, total);
     if !parsed.errors.is_empty() {
         tx.rollback().await?;
         return Ok(Outcome::Rejected(parsed.errors));
     }
-    let counts = classify(&tx, kind, tenant_id).await?;
+    let counts = classify(&tx, &statements).await?;
     if dry_run {
         tx.rollback().await?;
     } else {
-        write(&tx, kind, tenant_id).await?;
+        for statement in &statements.write {
+            tx.batch_execute(statement)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", super::describe_error(&e)))
+                .context("the import failed; nothing was written")?;
+        }
+        if kind == Kind::Courses {
+            super::provision::update_tenant_counters(&tx, catalog, tenant_id).await?;
+        }
         tx.commit().await.context("the import failed at commit")?;
     }
     Ok(Outcome::Done(counts))
 }
 
+async fn run(tx: &Transaction<'_>, statements: &[String], what: &'static str) -> Result<()> {
+    for statement in statements {
+        tx.batch_execute(statement)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", super::describe_error(&e)))
+            .context(what)?;
+    }
+    Ok(())
+}
+
 /// COPY the valid rows into `k12ctl_stage`, dropped at the end of the transaction.
-async fn stage(
-    tx: &Transaction<'_>,
-    tenant_id: i64,
-    rows: &Rows,
-    on_staged: &impl Fn(u64),
-) -> Result<()> {
+async fn stage(tx: &Transaction<'_>, rows: &Rows, on_staged: &impl Fn(u64)) -> Result<()> {
     let (columns, types): (&str, &[Type]) = match rows {
         Rows::Users(_) => (
             "line bigint, email text, first_name text, last_name text, role text",
             &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
         ),
         Rows::Courses(_) => (
-            "line bigint, course_code text, course_name text, section_code text, \
-             section_name text, academic_year text",
+            "line bigint, course_code text, course_name text, description text, \
+             section_code text, section_name text, academic_year text",
             &[
                 Type::INT8,
+                Type::TEXT,
                 Type::TEXT,
                 Type::TEXT,
                 Type::TEXT,
@@ -112,7 +169,7 @@ async fn stage(
             ],
         ),
         Rows::Enrollments(_) => (
-            "line bigint, email text, section_code text, role text",
+            "line bigint, email text, section text, role text",
             &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT],
         ),
     };
@@ -129,6 +186,7 @@ async fn stage(
     futures_util::pin_mut!(writer);
     // Progress: bytes of values staged, reported every 4,096 rows.
     let (mut rows_pending, mut bytes_pending) = (0u32, 0u64);
+    let len = |v: &Option<String>| v.as_ref().map_or(0, String::len);
     macro_rules! put {
         ($size:expr; $line:expr, $($v:expr),+) => {{
             let line = $line as i64;
@@ -145,22 +203,24 @@ async fn stage(
     match rows {
         Rows::Users(rows) => {
             for r in rows {
-                let size = r.email.len() + r.first_name.len() + r.last_name.len() + r.role.len();
+                let size = r.email.len() + len(&r.first_name) + len(&r.last_name) + r.role.len();
                 put!(size; r.line, &r.email, &r.first_name, &r.last_name, &r.role);
             }
         }
         Rows::Courses(rows) => {
             for r in rows {
-                let size = r.course_code.len()
+                let size = len(&r.course_code)
                     + r.course_name.len()
-                    + r.section_code.len()
-                    + r.section_name.len()
-                    + r.academic_year.as_ref().map_or(0, String::len);
+                    + len(&r.description)
+                    + len(&r.section_code)
+                    + len(&r.section_name)
+                    + len(&r.academic_year);
                 put!(
                     size;
                     r.line,
                     &r.course_code,
                     &r.course_name,
+                    &r.description,
                     &r.section_code,
                     &r.section_name,
                     &r.academic_year
@@ -169,8 +229,8 @@ async fn stage(
         }
         Rows::Enrollments(rows) => {
             for r in rows {
-                let size = r.email.len() + r.section_code.len() + r.role.len();
-                put!(size; r.line, &r.email, &r.section_code, &r.role);
+                let size = r.email.len() + r.section.len() + r.role.len();
+                put!(size; r.line, &r.email, &r.section, &r.role);
             }
         }
     }
@@ -179,136 +239,26 @@ async fn stage(
         .await
         .context("COPY into the staging table failed")?;
     on_staged(bytes_pending);
-    // Resolve references once, for the checks, the counts and the writes.
-    let resolve = match rows {
-        Rows::Users(_) => {
-            "CREATE TEMP TABLE k12ctl_rows ON COMMIT DROP AS \
-             SELECT s.*, u.id AS user_id, r.id AS role_id, \
-                    u.first_name AS old_first_name, u.last_name AS old_last_name, \
-                    (ur.id IS NOT NULL) AS has_role \
-             FROM k12ctl_stage s \
-             LEFT JOIN users u ON u.tenant_id = $1 AND u.email = s.email \
-             LEFT JOIN roles r ON r.tenant_id = $1 AND r.name = s.role \
-             LEFT JOIN user_roles ur ON ur.user_id = u.id AND ur.role_id = r.id"
-        }
-        Rows::Courses(_) => {
-            "CREATE TEMP TABLE k12ctl_rows ON COMMIT DROP AS \
-             SELECT s.*, y.id AS year_id \
-             FROM k12ctl_stage s \
-             LEFT JOIN academic_years y ON y.tenant_id = $1 AND \
-               CASE WHEN s.academic_year IS NULL THEN y.current ELSE y.name = s.academic_year END"
-        }
-        Rows::Enrollments(_) => {
-            "CREATE TEMP TABLE k12ctl_rows ON COMMIT DROP AS \
-             SELECT s.*, u.id AS user_id, x.id AS section_id, e.role AS old_role \
-             FROM k12ctl_stage s \
-             LEFT JOIN users u ON u.tenant_id = $1 AND u.email = s.email \
-             LEFT JOIN sections x ON x.tenant_id = $1 AND x.code = s.section_code \
-             LEFT JOIN enrollments e ON e.user_id = u.id AND e.section_id = x.id"
-        }
-    };
-    // CREATE TABLE AS takes no bind parameters; the tenant id is an integer
-    // read from the database, formatted as such.
-    tx.batch_execute(&format!(
-        "{}; ANALYZE k12ctl_rows",
-        resolve.replace("$1", &tenant_id.to_string())
-    ))
-    .await
-    .context("cannot resolve the staged rows")?;
     Ok(())
-}
-
-/// A reference check: rows of `k12ctl_rows` that fail, as (line, detail).
-struct Check {
-    column: &'static str,
-    /// SELECT line, detail FROM k12ctl_rows ... (tenant id as $1).
-    sql: &'static str,
-    reason: fn(&str) -> String,
-}
-
-fn checks(kind: Kind) -> Vec<Check> {
-    match kind {
-        Kind::Users => vec![Check {
-            column: "role",
-            sql: "SELECT line, role FROM k12ctl_rows WHERE role_id IS NULL",
-            reason: |role| {
-                format!("the tenant has no role {role:?} (provision school creates the five roles)")
-            },
-        }],
-        Kind::Courses => vec![
-            Check {
-                column: "academic_year",
-                sql: "SELECT line, coalesce(academic_year, '') FROM k12ctl_rows WHERE year_id IS NULL",
-                reason: |year| {
-                    if year.is_empty() {
-                        "the tenant has no current academic year; name one in an academic_year column"
-                            .to_owned()
-                    } else {
-                        format!("the tenant has no academic year named {year:?}")
-                    }
-                },
-            },
-            Check {
-                column: "section_code",
-                sql: "SELECT r.line, r.section_code || ' belongs to course ' || c.code || ' (' || y.name || ')' \
-                      FROM k12ctl_rows r \
-                      JOIN sections x ON x.tenant_id = $1 AND x.code = r.section_code \
-                      JOIN courses c ON c.id = x.course_id \
-                      JOIN academic_years y ON y.id = c.academic_year_id \
-                      WHERE r.year_id IS NOT NULL \
-                        AND (c.code <> r.course_code OR c.academic_year_id <> r.year_id)",
-                reason: |what| format!("section {what} in the database"),
-            },
-            // The file's own check compares the years as written; a blank year
-            // and the current year's name are the same year.
-            Check {
-                column: "course_name",
-                sql: "SELECT r.line, format('course \"%s\" is named \"%s\" on line %s', \
-                        r.course_code, f.course_name, f.line) \
-                      FROM k12ctl_rows r \
-                      JOIN (SELECT DISTINCT ON (year_id, course_code) year_id, course_code, course_name, line \
-                            FROM k12ctl_rows WHERE year_id IS NOT NULL \
-                            ORDER BY year_id, course_code, line) f \
-                        ON f.year_id = r.year_id AND f.course_code = r.course_code \
-                      WHERE r.course_name <> f.course_name",
-                reason: |what| what.to_owned(),
-            },
-        ],
-        Kind::Enrollments => vec![
-            Check {
-                column: "email",
-                sql: "SELECT line, email FROM k12ctl_rows WHERE user_id IS NULL",
-                reason: |email| format!("no user {email} in this tenant (import users first)"),
-            },
-            Check {
-                column: "section_code",
-                sql: "SELECT line, section_code FROM k12ctl_rows WHERE section_id IS NULL",
-                reason: |code| format!("no section {code:?} in this tenant (import courses first)"),
-            },
-        ],
-    }
 }
 
 /// Every failed reference (the first MAX_REPORTED_ERRORS), and how many.
 async fn check_references(
     tx: &Transaction<'_>,
-    kind: Kind,
-    tenant_id: i64,
+    statements: &sql::Statements,
 ) -> Result<(Vec<crate::onboarding::roster::RowError>, usize)> {
     let mut found = Vec::new();
     let mut total = 0;
-    for check in checks(kind) {
+    for check in &statements.checks {
         let sql = format!(
             "SELECT q.line, q.detail, count(*) OVER () FROM ({}) AS q(line, detail) \
              ORDER BY q.line LIMIT {MAX_REPORTED_ERRORS}",
             check.sql
         );
-        let rows = if check.sql.contains("$1") {
-            tx.query(&sql, &[&tenant_id]).await
-        } else {
-            tx.query(&sql, &[]).await
-        }
-        .context("cannot check the rows' references")?;
+        let rows = tx
+            .query(&sql, &[])
+            .await
+            .context("cannot check the rows' references")?;
         if let Some(first) = rows.first() {
             total += first.get::<_, i64>(2) as usize;
         }
@@ -322,49 +272,13 @@ async fn check_references(
 }
 
 /// What the write will do, counted before doing it (and for --dry-run).
-async fn classify(tx: &Transaction<'_>, kind: Kind, tenant_id: i64) -> Result<Vec<TableCounts>> {
-    let queries: &[(&'static str, &str)] = match kind {
-        Kind::Users => &[(
-            "users",
-            "SELECT count(*) FILTER (WHERE user_id IS NULL), \
-                    count(*) FILTER (WHERE user_id IS NOT NULL AND (NOT has_role \
-                      OR (old_first_name, old_last_name) IS DISTINCT FROM (first_name, last_name))), \
-                    count(*) FROM k12ctl_rows",
-        )],
-        Kind::Courses => &[
-            (
-                "courses",
-                "SELECT count(*) FILTER (WHERE c.id IS NULL), \
-                        count(*) FILTER (WHERE c.id IS NOT NULL AND c.name IS DISTINCT FROM r.course_name), \
-                        count(*) \
-                 FROM (SELECT DISTINCT ON (year_id, course_code) year_id, course_code, course_name \
-                       FROM k12ctl_rows ORDER BY year_id, course_code, line) r \
-                 LEFT JOIN courses c ON c.tenant_id = $1 AND c.academic_year_id = r.year_id \
-                   AND c.code = r.course_code",
-            ),
-            (
-                "sections",
-                "SELECT count(*) FILTER (WHERE x.id IS NULL), \
-                        count(*) FILTER (WHERE x.id IS NOT NULL AND x.name IS DISTINCT FROM r.section_name), \
-                        count(*) \
-                 FROM k12ctl_rows r LEFT JOIN sections x ON x.tenant_id = $1 AND x.code = r.section_code",
-            ),
-        ],
-        Kind::Enrollments => &[(
-            "enrollments",
-            "SELECT count(*) FILTER (WHERE old_role IS NULL), \
-                    count(*) FILTER (WHERE old_role IS DISTINCT FROM role AND old_role IS NOT NULL), \
-                    count(*) FROM k12ctl_rows",
-        )],
-    };
+async fn classify(tx: &Transaction<'_>, statements: &sql::Statements) -> Result<Vec<TableCounts>> {
     let mut counts = Vec::new();
-    for (table, sql) in queries {
-        let row = if sql.contains("$1") {
-            tx.query_one(*sql, &[&tenant_id]).await
-        } else {
-            tx.query_one(*sql, &[]).await
-        }
-        .with_context(|| format!("cannot compare the rows with {table}"))?;
+    for (table, sql) in &statements.counts {
+        let row = tx
+            .query_one(sql.as_str(), &[])
+            .await
+            .with_context(|| format!("cannot compare the rows with {table}"))?;
         let (inserted, updated, all): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         counts.push(TableCounts {
             table,
@@ -374,79 +288,4 @@ async fn classify(tx: &Transaction<'_>, kind: Kind, tenant_id: i64) -> Result<Ve
         });
     }
     Ok(counts)
-}
-
-/// The upserts and the counter caches.
-async fn write(tx: &Transaction<'_>, kind: Kind, tenant_id: i64) -> Result<()> {
-    let statements: Vec<String> = match kind {
-        Kind::Users => vec![
-            format!(
-                "INSERT INTO users (tenant_id, email, first_name, last_name, created_at, updated_at) \
-                 SELECT $1, email, first_name, last_name, {NOW_UTC}, {NOW_UTC} \
-                 FROM k12ctl_rows ORDER BY line \
-                 ON CONFLICT (tenant_id, email) DO UPDATE \
-                   SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, \
-                       updated_at = EXCLUDED.updated_at \
-                   WHERE (users.first_name, users.last_name) \
-                         IS DISTINCT FROM (EXCLUDED.first_name, EXCLUDED.last_name)"
-            ),
-            format!(
-                "INSERT INTO user_roles (tenant_id, user_id, role_id, created_at, updated_at) \
-                 SELECT $1, u.id, r.role_id, {NOW_UTC}, {NOW_UTC} \
-                 FROM k12ctl_rows r JOIN users u ON u.tenant_id = $1 AND u.email = r.email \
-                 WHERE NOT r.has_role ORDER BY r.line \
-                 ON CONFLICT (user_id, role_id) DO NOTHING"
-            ),
-        ],
-        Kind::Courses => vec![
-            format!(
-                "INSERT INTO courses (tenant_id, academic_year_id, code, name, created_at, updated_at) \
-                 SELECT $1, year_id, course_code, course_name, {NOW_UTC}, {NOW_UTC} FROM ( \
-                   SELECT DISTINCT ON (year_id, course_code) year_id, course_code, course_name, line \
-                   FROM k12ctl_rows ORDER BY year_id, course_code, line) r ORDER BY line \
-                 ON CONFLICT (tenant_id, academic_year_id, code) DO UPDATE \
-                   SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at \
-                   WHERE courses.name IS DISTINCT FROM EXCLUDED.name"
-            ),
-            format!(
-                "INSERT INTO sections (tenant_id, course_id, code, name, created_at, updated_at) \
-                 SELECT $1, c.id, r.section_code, r.section_name, {NOW_UTC}, {NOW_UTC} \
-                 FROM k12ctl_rows r JOIN courses c ON c.tenant_id = $1 \
-                   AND c.academic_year_id = r.year_id AND c.code = r.course_code \
-                 ORDER BY r.line \
-                 ON CONFLICT (tenant_id, code) DO UPDATE \
-                   SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at \
-                   WHERE sections.name IS DISTINCT FROM EXCLUDED.name"
-            ),
-            // Counter caches do not touch updated_at (Rails' update_counters).
-            "UPDATE tenants t SET courses_count = c.n \
-             FROM (SELECT count(*) AS n FROM courses WHERE tenant_id = $1) c \
-             WHERE t.id = $1 AND t.courses_count IS DISTINCT FROM c.n"
-                .to_owned(),
-        ],
-        Kind::Enrollments => vec![
-            format!(
-                "INSERT INTO enrollments (tenant_id, user_id, section_id, role, created_at, updated_at) \
-                 SELECT $1, user_id, section_id, role, {NOW_UTC}, {NOW_UTC} \
-                 FROM k12ctl_rows WHERE old_role IS DISTINCT FROM role ORDER BY line \
-                 ON CONFLICT (user_id, section_id) DO UPDATE \
-                   SET role = EXCLUDED.role, updated_at = EXCLUDED.updated_at \
-                   WHERE enrollments.role IS DISTINCT FROM EXCLUDED.role"
-            ),
-            "UPDATE sections x SET enrollments_count = c.n \
-             FROM (SELECT e.section_id, count(*) AS n FROM enrollments e \
-                   WHERE e.section_id IN (SELECT DISTINCT section_id FROM k12ctl_rows) \
-                   GROUP BY e.section_id) c \
-             WHERE x.id = c.section_id AND x.tenant_id = $1 \
-               AND x.enrollments_count IS DISTINCT FROM c.n"
-                .to_owned(),
-        ],
-    };
-    for sql in &statements {
-        tx.execute(sql.as_str(), &[&tenant_id])
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", super::describe_error(&e)))
-            .context("the import failed; nothing was written")?;
-    }
-    Ok(())
 }

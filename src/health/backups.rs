@@ -10,12 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::thresholds::Metric;
 use super::{show_value, Finding};
 use crate::config::StorageSettings;
-use crate::pipeline::catalog::Catalog;
+use crate::pipeline::catalog::{self, Catalog, FAILED_WINDOW_DAYS};
 use crate::pipeline::manifest::{BackupManifest, BackupStatus};
 use crate::storage;
-
-/// The window of `backups_failed_30d`.
-const FAILED_WINDOW_DAYS: i64 = 30;
 
 /// What the catalog says, as of `now`.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,26 +29,14 @@ pub struct BackupSummary {
 
 pub fn summarize(manifests: &[BackupManifest], now: DateTime<Utc>) -> BackupSummary {
     let hours = |m: &BackupManifest| (now - m.started_at).num_seconds().max(0) as f64 / 3600.0;
-    // Newest first, whatever order the caller kept.
-    let newest = manifests
-        .iter()
-        .filter(|m| m.status.is_good())
-        .max_by_key(|m| m.started_at);
-    let verified = manifests
-        .iter()
-        .filter(|m| m.status == BackupStatus::Verified)
-        .max_by_key(|m| m.started_at);
-    let since = now - Duration::days(FAILED_WINDOW_DAYS);
+    let s = catalog::summarize(manifests, now);
     BackupSummary {
-        age_hours: newest.map(hours).unwrap_or(f64::INFINITY),
-        newest: newest.map(|m| m.id.clone()),
-        verified_age_hours: verified.map(hours).unwrap_or(f64::INFINITY),
-        newest_verified: verified.map(|m| m.id.clone()),
-        failed_30d: manifests
-            .iter()
-            .filter(|m| m.status == BackupStatus::Failed && m.started_at > since)
-            .count() as u64,
-        total: manifests.len(),
+        age_hours: s.latest_backup.map(hours).unwrap_or(f64::INFINITY),
+        newest: s.latest_backup.map(|m| m.id.clone()),
+        verified_age_hours: s.latest_verified.map(hours).unwrap_or(f64::INFINITY),
+        newest_verified: s.latest_verified.map(|m| m.id.clone()),
+        failed_30d: s.failed_recently as u64,
+        total: s.total,
     }
 }
 

@@ -72,7 +72,7 @@ async fn database(info: &db::ConnInfo) -> Result<Finding> {
         latency: Some(latency),
         metrics: vec![
             (Metric::DbResponseTime, ms(latency)),
-            (Metric::DbConnectionPool, (pool * 10.0).round() / 10.0),
+            (Metric::DbConnectionsPercent, (pool * 10.0).round() / 10.0),
         ],
         ..Finding::healthy(format!(
             "{}: SELECT 1 in {:.1} ms, {in_use} of {max} connections in use",
@@ -141,7 +141,7 @@ async fn redis(url: &str, limit: Duration) -> Result<Finding> {
     };
     if let Some(max) = limit_bytes {
         let percent = (used * 100.0 / max * 10.0).round() / 10.0;
-        finding.metrics.push((Metric::MemoryUsagePercent, percent));
+        finding.metrics.push((Metric::RedisMemoryPercent, percent));
     }
     Ok(finding)
 }

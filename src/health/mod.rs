@@ -26,7 +26,7 @@ use crate::config::StorageSettings;
 use crate::db::ConnInfo;
 use crate::secret::Secret;
 use settings::HealthSettings;
-use thresholds::{Metric, Thresholds};
+use thresholds::{Metric, Thresholds, PLATFORM_ONLY_KEYS};
 
 /// How long `run` waits past the largest time limit before giving up on a
 /// check that ignores its own.
@@ -176,15 +176,28 @@ pub struct CheckResult {
 
 /// The report: `timestamp`, `overall`, `checks`, `metrics`, as the platform's
 /// health API. Metrics of checks that did not measure them are `null`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct HealthReport {
     pub timestamp: DateTime<Utc>,
     pub overall: Status,
     pub checks: BTreeMap<CheckName, CheckResult>,
-    #[serde(serialize_with = "metric_values")]
     pub metrics: BTreeMap<Metric, Option<f64>>,
-    #[serde(skip)]
     pub thresholds: Thresholds,
+    /// Every check ran: the JSON also carries the platform's metric keys that
+    /// k12ctl does not measure (`PLATFORM_ONLY_KEYS`), as `null`.
+    pub platform_keys: bool,
+}
+
+impl Serialize for HealthReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut report = s.serialize_struct("HealthReport", 4)?;
+        report.serialize_field("timestamp", &self.timestamp)?;
+        report.serialize_field("overall", &self.overall)?;
+        report.serialize_field("checks", &self.checks)?;
+        report.serialize_field("metrics", &MetricValues(self))?;
+        report.end()
+    }
 }
 
 impl HealthReport {
@@ -195,22 +208,30 @@ impl HealthReport {
     }
 }
 
-/// Counts as JSON integers, the rest as numbers; infinity ("none found")
-/// and unmeasured values as `null`.
-fn metric_values<S: serde::Serializer>(
-    metrics: &BTreeMap<Metric, Option<f64>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(metrics.len()))?;
-    for (metric, value) in metrics {
-        match value.filter(|v| v.is_finite()) {
-            Some(v) if metric.is_count() => map.serialize_entry(metric, &(v as u64))?,
-            Some(v) => map.serialize_entry(metric, &v)?,
-            None => map.serialize_entry(metric, &None::<f64>)?,
+/// A report's `metrics`: counts as JSON integers, the rest as numbers;
+/// infinity ("none found") and unmeasured values as `null`; then the
+/// platform's keys of other meanings, `null`, in a full report.
+struct MetricValues<'a>(&'a HealthReport);
+
+impl Serialize for MetricValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let report = self.0;
+        let mut map = s.serialize_map(None)?;
+        for (metric, value) in &report.metrics {
+            match value.filter(|v| v.is_finite()) {
+                Some(v) if metric.is_count() => map.serialize_entry(metric, &(v as u64))?,
+                Some(v) => map.serialize_entry(metric, &v)?,
+                None => map.serialize_entry(metric, &None::<f64>)?,
+            }
         }
+        if report.platform_keys {
+            for key in PLATFORM_ONLY_KEYS {
+                map.serialize_entry(key, &None::<f64>)?;
+            }
+        }
+        map.end()
     }
-    map.end()
 }
 
 /// A configuration error (exit 3 in `health`) when `REDIS_URL` cannot be
@@ -267,6 +288,7 @@ pub async fn run(plan: Arc<HealthPlan>) -> HealthReport {
         checks,
         metrics,
         thresholds: plan.settings.thresholds.clone(),
+        platform_keys: plan.checks.len() == CheckName::ALL.len(),
     }
 }
 
@@ -371,6 +393,31 @@ mod tests {
             judge(f, None, &Thresholds::default()).status,
             Status::Critical
         );
+    }
+
+    #[test]
+    fn a_full_report_carries_the_platforms_keys_of_other_meanings_as_null() {
+        let report = |platform_keys| HealthReport {
+            timestamp: Utc::now(),
+            overall: Status::Healthy,
+            checks: BTreeMap::new(),
+            metrics: BTreeMap::from([
+                (Metric::DbConnectionsPercent, Some(6.0)),
+                (Metric::SidekiqQueueDepth, Some(5.0)),
+            ]),
+            thresholds: Thresholds::default(),
+            platform_keys,
+        };
+        let json = serde_json::to_value(report(true)).unwrap();
+        let m = json["metrics"].as_object().unwrap();
+        assert_eq!(m["db_connections_percent"], 6.0);
+        assert_eq!(m["sidekiq_queue_depth"], 5);
+        for key in PLATFORM_ONLY_KEYS {
+            assert!(m[key].is_null(), "{key}: {m:?}");
+        }
+        assert_eq!(m.len(), 5);
+        let json = serde_json::to_value(report(false)).unwrap();
+        assert_eq!(json["metrics"].as_object().unwrap().len(), 2, "--check");
     }
 
     #[test]

@@ -12,10 +12,10 @@ use crate::output::prometheus::number;
 /// The name and scale of a metric's gauge.
 fn gauge(metric: Metric) -> (&'static str, f64, &'static str) {
     match metric {
-        Metric::DbConnectionPool => (
-            "k12ctl_db_connection_pool_percent",
+        Metric::DbConnectionsPercent => (
+            "k12ctl_db_connections_percent",
             1.0,
-            "Client connections in use, percent of max_connections.",
+            "Client connections to the server, percent of max_connections.",
         ),
         Metric::DbResponseTime => (
             "k12ctl_db_response_time_seconds",
@@ -27,8 +27,8 @@ fn gauge(metric: Metric) -> (&'static str, f64, &'static str) {
             0.001,
             "Round trip of a Redis PING.",
         ),
-        Metric::MemoryUsagePercent => (
-            "k12ctl_redis_memory_usage_percent",
+        Metric::RedisMemoryPercent => (
+            "k12ctl_redis_memory_percent",
             1.0,
             "Redis used_memory, percent of maxmemory (of the host's memory when unset).",
         ),
@@ -37,10 +37,10 @@ fn gauge(metric: Metric) -> (&'static str, f64, &'static str) {
             1.0,
             "Jobs waiting in all Sidekiq queues.",
         ),
-        Metric::SidekiqLatency => (
-            "k12ctl_sidekiq_latency_seconds",
+        Metric::SidekiqMaxLatency => (
+            "k12ctl_sidekiq_max_latency_seconds",
             1.0,
-            "How long the oldest waiting Sidekiq job has waited.",
+            "How long the oldest job waiting in any Sidekiq queue has waited.",
         ),
         Metric::SidekiqRetrySize => (
             "k12ctl_sidekiq_retry_size",
@@ -137,4 +137,24 @@ pub fn render(report: &HealthReport) -> String {
         report.timestamp.timestamp()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::thresholds::PLATFORM_ONLY_KEYS;
+
+    #[test]
+    fn no_gauge_carries_a_platform_name_of_another_meaning() {
+        for metric in Metric::ALL {
+            let (name, _, _) = gauge(metric);
+            assert!(name.starts_with("k12ctl_"), "{name}");
+            for key in PLATFORM_ONLY_KEYS {
+                assert!(
+                    !name.contains(key),
+                    "{name} looks like the platform's {key}"
+                );
+            }
+        }
+    }
 }

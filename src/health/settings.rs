@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::thresholds::{Metric, ThresholdFile, Thresholds};
+use super::thresholds::{self, ThresholdFile, Thresholds};
 use super::CheckName;
 
 /// Each check's time limit unless configured.
@@ -26,9 +26,10 @@ pub struct HealthFile {
     pub timeouts: BTreeMap<CheckName, f64>,
     /// Key prefix of a namespaced Sidekiq (redis-namespace, Sidekiq < 7).
     pub sidekiq_namespace: Option<String>,
-    /// Warning / critical levels per metric.
+    /// Warning / critical levels per metric name (checked in `from_file`,
+    /// which also accepts the deprecated names).
     #[serde(default)]
-    pub thresholds: BTreeMap<Metric, ThresholdFile>,
+    pub thresholds: BTreeMap<String, ThresholdFile>,
 }
 
 /// Resolved health settings.
@@ -62,8 +63,12 @@ fn seconds(key: &str, value: f64) -> Result<Duration, String> {
 
 impl HealthSettings {
     /// Check the file's section and apply it over the defaults. The error
-    /// names the key at fault.
+    /// names the key at fault; deprecated keys are logged as warnings.
     pub fn from_file(file: HealthFile) -> Result<Self, String> {
+        let (levels, deprecated) = thresholds::threshold_keys(&file.thresholds)?;
+        for warning in deprecated {
+            tracing::warn!("{warning}");
+        }
         let timeout = match file.timeout_seconds {
             Some(s) => seconds("health.timeout_seconds", s)?,
             None => DEFAULT_TIMEOUT,
@@ -81,7 +86,7 @@ impl HealthSettings {
             timeout,
             timeouts,
             sidekiq_namespace,
-            thresholds: Thresholds::with_overrides(&file.thresholds)?,
+            thresholds: Thresholds::with_overrides(&levels)?,
         })
     }
 
@@ -121,12 +126,14 @@ impl HealthSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::thresholds::Metric;
 
     #[test]
     fn a_section_resolves_over_the_defaults() {
         let file: HealthFile = yaml_serde::from_str(
             "timeout_seconds: 2\ntimeouts:\n  ai_gateway: 0.5\nsidekiq_namespace: 'k12:'\n\
-             thresholds:\n  sidekiq_latency: {warning: 30}\n",
+             thresholds:\n  sidekiq_max_latency: {warning: 30}\n  \
+             memory_usage_percent: {warning: 70}\n",
         )
         .unwrap();
         let s = HealthSettings::from_file(file).unwrap();
@@ -136,7 +143,15 @@ mod tests {
             Duration::from_millis(500)
         );
         assert_eq!(s.sidekiq_namespace.as_deref(), Some("k12"));
-        assert_eq!(s.thresholds.get(Metric::SidekiqLatency).warning, Some(30.0));
+        assert_eq!(
+            s.thresholds.get(Metric::SidekiqMaxLatency).warning,
+            Some(30.0)
+        );
+        assert_eq!(
+            s.thresholds.get(Metric::RedisMemoryPercent).warning,
+            Some(70.0),
+            "a deprecated key still applies"
+        );
     }
 
     #[test]
@@ -146,5 +161,8 @@ mod tests {
         assert!(err.contains("health.timeouts.redis"), "{err}");
         assert!(yaml_serde::from_str::<HealthFile>("timeout: 5\n").is_err());
         assert!(yaml_serde::from_str::<HealthFile>("timeouts:\n  memcached: 5\n").is_err());
+        let file: HealthFile = yaml_serde::from_str("thresholds:\n  pool: {warning: 5}\n").unwrap();
+        let err = HealthSettings::from_file(file).unwrap_err();
+        assert!(err.contains("health.thresholds.pool"), "{err}");
     }
 }

@@ -36,7 +36,7 @@ pub(super) async fn check(conn: &mut MultiplexedConnection, ns: Option<&str>) ->
         enqueued: Some(s.depth),
         metrics: vec![
             (Metric::SidekiqQueueDepth, s.depth as f64),
-            (Metric::SidekiqLatency, (s.latency * 10.0).round() / 10.0),
+            (Metric::SidekiqMaxLatency, (s.latency * 10.0).round() / 10.0),
             (Metric::SidekiqRetrySize, s.retry as f64),
             (Metric::SidekiqDeadSize, s.dead as f64),
         ],

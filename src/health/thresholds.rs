@@ -10,23 +10,29 @@ use serde::{Deserialize, Serialize};
 
 use super::{CheckName, Status};
 
-/// One measured quantity. The names (and units) of the first six are those of
-/// the platform's `GET /api/v1/admin/operations/health`.
+/// One measured quantity. Where the platform's `GET /api/v1/admin/operations/health`
+/// has a metric of the same meaning (`db_response_time`, `sidekiq_queue_depth`,
+/// `backup_age_hours`), its name and unit are used; the others have names of
+/// their own, so that a dashboard never shows two meanings under one name
+/// (`PLATFORM_ONLY_KEYS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// Connections in use, percent of `max_connections`.
-    DbConnectionPool,
+    /// Client connections to the server, percent of `max_connections`
+    /// (not the platform's `db_connection_pool`, one app's ActiveRecord pool).
+    DbConnectionsPercent,
     /// `SELECT 1` round trip, milliseconds.
     DbResponseTime,
     /// Redis `PING` round trip, milliseconds.
     RedisResponseTime,
-    /// Redis `used_memory`, percent of `maxmemory` (of the host's memory when unset).
-    MemoryUsagePercent,
+    /// Redis `used_memory`, percent of `maxmemory` (of the host's memory when unset)
+    /// (not the platform's `memory_usage_percent`, the app host's memory).
+    RedisMemoryPercent,
     /// Jobs waiting in all Sidekiq queues.
     SidekiqQueueDepth,
-    /// Age of the oldest waiting job, seconds.
-    SidekiqLatency,
+    /// Age of the oldest job waiting in any queue, seconds (not the platform's
+    /// `sidekiq_latency`, the `default` queue alone).
+    SidekiqMaxLatency,
     /// Jobs in Sidekiq's retry set.
     SidekiqRetrySize,
     /// Jobs in Sidekiq's dead set.
@@ -40,14 +46,35 @@ pub enum Metric {
     BackupsFailed30d,
 }
 
+/// Keys of the platform's health `metrics` whose meaning k12ctl does not
+/// measure: `db_connection_pool` is one app process's ActiveRecord pool
+/// (busy / size), `memory_usage_percent` the app host's memory, and
+/// `sidekiq_latency` the `default` queue alone. A full report carries them as
+/// `null`, so readers of the platform's shape find every key and no number
+/// that means something else.
+pub const PLATFORM_ONLY_KEYS: [&str; 3] = [
+    "db_connection_pool",
+    "memory_usage_percent",
+    "sidekiq_latency",
+];
+
+/// `health.thresholds` keys of earlier k12ctl builds, which named these
+/// metrics after the platform's keys of other meanings. Still accepted, with
+/// a warning.
+const DEPRECATED_KEYS: [(&str, Metric); 3] = [
+    ("db_connection_pool", Metric::DbConnectionsPercent),
+    ("memory_usage_percent", Metric::RedisMemoryPercent),
+    ("sidekiq_latency", Metric::SidekiqMaxLatency),
+];
+
 impl Metric {
     pub const ALL: [Metric; 11] = [
-        Metric::DbConnectionPool,
+        Metric::DbConnectionsPercent,
         Metric::DbResponseTime,
         Metric::RedisResponseTime,
-        Metric::MemoryUsagePercent,
+        Metric::RedisMemoryPercent,
         Metric::SidekiqQueueDepth,
-        Metric::SidekiqLatency,
+        Metric::SidekiqMaxLatency,
         Metric::SidekiqRetrySize,
         Metric::SidekiqDeadSize,
         Metric::BackupAgeHours,
@@ -57,12 +84,12 @@ impl Metric {
 
     pub fn name(self) -> &'static str {
         match self {
-            Self::DbConnectionPool => "db_connection_pool",
+            Self::DbConnectionsPercent => "db_connections_percent",
             Self::DbResponseTime => "db_response_time",
             Self::RedisResponseTime => "redis_response_time",
-            Self::MemoryUsagePercent => "memory_usage_percent",
+            Self::RedisMemoryPercent => "redis_memory_percent",
             Self::SidekiqQueueDepth => "sidekiq_queue_depth",
-            Self::SidekiqLatency => "sidekiq_latency",
+            Self::SidekiqMaxLatency => "sidekiq_max_latency",
             Self::SidekiqRetrySize => "sidekiq_retry_size",
             Self::SidekiqDeadSize => "sidekiq_dead_size",
             Self::BackupAgeHours => "backup_age_hours",
@@ -71,12 +98,17 @@ impl Metric {
         }
     }
 
+    /// The metric of a name, as in the report and `health.thresholds`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// The unit of the value, as shown next to it.
     pub fn unit(self) -> &'static str {
         match self {
-            Self::DbConnectionPool | Self::MemoryUsagePercent => "%",
+            Self::DbConnectionsPercent | Self::RedisMemoryPercent => "%",
             Self::DbResponseTime | Self::RedisResponseTime => "ms",
-            Self::SidekiqLatency => "s",
+            Self::SidekiqMaxLatency => "s",
             Self::BackupAgeHours | Self::BackupVerifiedAgeHours => "h",
             Self::SidekiqQueueDepth | Self::SidekiqRetrySize | Self::SidekiqDeadSize => "jobs",
             Self::BackupsFailed30d => "runs",
@@ -97,10 +129,10 @@ impl Metric {
     /// The check that measures it.
     pub fn check(self) -> CheckName {
         match self {
-            Self::DbConnectionPool | Self::DbResponseTime => CheckName::Database,
-            Self::RedisResponseTime | Self::MemoryUsagePercent => CheckName::Redis,
+            Self::DbConnectionsPercent | Self::DbResponseTime => CheckName::Database,
+            Self::RedisResponseTime | Self::RedisMemoryPercent => CheckName::Redis,
             Self::SidekiqQueueDepth
-            | Self::SidekiqLatency
+            | Self::SidekiqMaxLatency
             | Self::SidekiqRetrySize
             | Self::SidekiqDeadSize => CheckName::Sidekiq,
             Self::BackupAgeHours | Self::BackupVerifiedAgeHours | Self::BackupsFailed30d => {
@@ -112,13 +144,13 @@ impl Metric {
     /// The built-in levels (README, "Thresholds", says why each).
     pub fn default_threshold(self) -> Threshold {
         let (warning, critical) = match self {
-            Self::DbConnectionPool => (75.0, 90.0),
+            Self::DbConnectionsPercent => (75.0, 90.0),
             Self::DbResponseTime => (100.0, 1000.0),
             Self::RedisResponseTime => (100.0, 1000.0),
-            Self::MemoryUsagePercent => (80.0, 90.0),
+            Self::RedisMemoryPercent => (80.0, 90.0),
             Self::SidekiqQueueDepth => (1_000.0, 10_000.0),
             // UptimeMonitorJob runs every 2 minutes, AlertEvaluationJob every 5.
-            Self::SidekiqLatency => (120.0, 600.0),
+            Self::SidekiqMaxLatency => (120.0, 600.0),
             Self::SidekiqRetrySize => (100.0, 1_000.0),
             // Sidekiq trims the dead set at 10,000 jobs: near it, evidence is lost.
             Self::SidekiqDeadSize => (1_000.0, 9_000.0),
@@ -196,6 +228,47 @@ pub struct ThresholdFile {
 /// Tells "key absent" (outer `None`, via `default`) from "key: null".
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
     Option::<f64>::deserialize(d).map(Some)
+}
+
+/// The `health.thresholds` section by metric, and a warning for each
+/// deprecated key. Unknown keys, and a metric set under both its names, are
+/// errors that name the key.
+pub fn threshold_keys(
+    file: &BTreeMap<String, ThresholdFile>,
+) -> Result<(BTreeMap<Metric, ThresholdFile>, Vec<String>), String> {
+    let mut by_metric = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (key, levels) in file {
+        let metric = match Metric::from_name(key) {
+            Some(m) => m,
+            None => {
+                let (_, m) = DEPRECATED_KEYS
+                    .iter()
+                    .find(|(old, _)| old == key)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                        format!(
+                            "health.thresholds.{key}: unknown metric (known: {})",
+                            known.join(", ")
+                        )
+                    })?;
+                warnings.push(format!(
+                    "health.thresholds.{key} is deprecated: rename it to {} (the platform's \
+                     {key} measures something else)",
+                    m.name()
+                ));
+                *m
+            }
+        };
+        if by_metric.insert(metric, *levels).is_some() {
+            return Err(format!(
+                "health.thresholds: {} is set twice (under its deprecated name too); keep {}",
+                metric.name(),
+                metric.name()
+            ));
+        }
+    }
+    Ok((by_metric, warnings))
 }
 
 impl Thresholds {
@@ -282,19 +355,53 @@ mod tests {
     #[test]
     fn inverted_or_negative_levels_are_rejected() {
         let file: BTreeMap<Metric, ThresholdFile> =
-            yaml_serde::from_str("db_connection_pool: {warning: 95, critical: 90}\n").unwrap();
+            yaml_serde::from_str("db_connections_percent: {warning: 95, critical: 90}\n").unwrap();
         let err = Thresholds::with_overrides(&file).unwrap_err();
         assert!(err.contains("above critical"), "{err}");
         let file: BTreeMap<Metric, ThresholdFile> =
-            yaml_serde::from_str("sidekiq_latency: {warning: -1}\n").unwrap();
+            yaml_serde::from_str("sidekiq_max_latency: {warning: -1}\n").unwrap();
         assert!(Thresholds::with_overrides(&file).is_err());
+    }
+
+    fn keys(yaml: &str) -> Result<(BTreeMap<Metric, ThresholdFile>, Vec<String>), String> {
+        threshold_keys(&yaml_serde::from_str(yaml).unwrap())
     }
 
     #[test]
     fn unknown_metric_names_are_rejected() {
-        let err =
-            yaml_serde::from_str::<BTreeMap<Metric, ThresholdFile>>("backup_age: {warning: 1}\n")
-                .unwrap_err();
-        assert!(err.to_string().contains("backup_age"), "{err}");
+        let err = keys("backup_age: {warning: 1}\n").unwrap_err();
+        assert!(err.contains("health.thresholds.backup_age"), "{err}");
+        assert!(err.contains("backup_age_hours"), "the known names: {err}");
+    }
+
+    #[test]
+    fn the_platforms_names_of_other_meanings_are_deprecated_aliases() {
+        let (levels, warnings) = keys(
+            "db_connection_pool: {warning: 60}\nmemory_usage_percent: {critical: 95}\n\
+             sidekiq_latency: {warning: 30}\nbackup_age_hours: {warning: 30}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            levels[&Metric::DbConnectionsPercent].warning,
+            Some(Some(60.0))
+        );
+        assert_eq!(
+            levels[&Metric::RedisMemoryPercent].critical,
+            Some(Some(95.0))
+        );
+        assert_eq!(levels[&Metric::SidekiqMaxLatency].warning, Some(Some(30.0)));
+        assert_eq!(levels.len(), 4);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("db_connection_pool is deprecated")
+                && warnings[0].contains("db_connections_percent"),
+            "{warnings:?}"
+        );
+        let err = keys("sidekiq_latency: {warning: 30}\nsidekiq_max_latency: {warning: 40}\n")
+            .unwrap_err();
+        assert!(err.contains("sidekiq_max_latency is set twice"), "{err}");
+        for key in PLATFORM_ONLY_KEYS {
+            assert!(Metric::from_name(key).is_none(), "{key} is not k12ctl's");
+        }
     }
 }

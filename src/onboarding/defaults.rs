@@ -217,6 +217,38 @@ pub fn ai_policies(file: ProvisionFile) -> Result<Vec<AiPolicy>, String> {
     Ok(policies)
 }
 
+/// TenantProvisioningService's AI provider config for a new tenant:
+/// (provider_name, display_name, default_model), status `active`.
+pub const AI_PROVIDER: (&str, &str, &str) = ("anthropic", "Claude", "claude-sonnet-4-5-20250929");
+
+/// The standard frameworks a new tenant starts with, and their jurisdiction.
+pub const STANDARD_FRAMEWORKS: [&str; 3] = ["Common Core", "NGSS", "C3 Framework"];
+pub const FRAMEWORK_JURISDICTION: &str = "US";
+
+/// `CurriculumProfileRegistry::DEFAULT_PROFILE_KEY`.
+pub const CURRICULUM_PROFILE_KEY: &str = "american_common_core_v1";
+
+/// `tenants.settings` of a new tenant, as TenantProvisioningService writes it
+/// with no optional parameter: branding (no logo yet), features (Google and
+/// AI on), the strict AI safety level and the default curriculum profile.
+pub fn tenant_settings(school_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "curriculum_default_profile_key": CURRICULUM_PROFILE_KEY,
+        "branding": {
+            "logo_url": null,
+            "primary_color": "#1e40af",
+            "school_name": school_name,
+        },
+        "features": {
+            "ai_enabled": true,
+            "google_integration": true,
+            "portfolio_enabled": true,
+            "guardian_portal_enabled": true,
+        },
+        "ai_safety_level": "strict",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

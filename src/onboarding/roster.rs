@@ -2,11 +2,16 @@
 //! line. Nothing here touches the database; references to users, sections
 //! and academic years are checked by `db::roster` against a staging table.
 //!
-//! Files: users `email,first_name,last_name,role`; courses
-//! `course_code,course_name,section_code,section_name[,academic_year]`;
-//! enrollments `email,section_code,role`. Header names match
-//! case-insensitively, a UTF-8 BOM is skipped, CRLF and quoted fields (commas,
-//! quotes, line breaks) follow RFC 4180. Values are trimmed.
+//! Two formats each for courses and enrollments, told apart by the header:
+//! the platform's DataImportService columns (users
+//! `email,first_name,last_name,role`; courses `name,description,section_name`;
+//! enrollments `email,section_name,role`, with its defaults: role `student`,
+//! names `Imported User` for a new user) and k12ctl's own, with codes (courses
+//! `course_code,course_name,section_code,section_name`; enrollments
+//! `email,section_code,role`), for databases whose sections have codes. Both
+//! take an optional `academic_year` (a year's name) for courses. Header names
+//! match case-insensitively, a UTF-8 BOM is skipped, CRLF and quoted fields
+//! (commas, quotes, line breaks) follow RFC 4180. Values are trimmed.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -28,24 +33,69 @@ pub enum Kind {
     Enrollments,
 }
 
+/// Which columns a file has: the platform's (names) or k12ctl's (codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// DataImportService's columns: sections and courses by name.
+    Platform,
+    /// k12ctl's columns: courses and sections by code.
+    Codes,
+}
+
 impl Kind {
-    /// The columns of the file: (name, required).
-    pub fn columns(self) -> &'static [(&'static str, bool)] {
+    /// The formats of this kind; the first is the one a header without the
+    /// other's marker column is read as.
+    pub fn formats(self) -> &'static [Format] {
         match self {
-            Kind::Users => &[
+            Kind::Users => &[Format::Platform],
+            Kind::Courses | Kind::Enrollments => &[Format::Platform, Format::Codes],
+        }
+    }
+
+    /// The columns of a file in `format`: (name, required).
+    pub fn columns(self, format: Format) -> &'static [(&'static str, bool)] {
+        match (self, format) {
+            (Kind::Users, _) => &[
                 ("email", true),
-                ("first_name", true),
-                ("last_name", true),
-                ("role", true),
+                ("first_name", false),
+                ("last_name", false),
+                ("role", false),
             ],
-            Kind::Courses => &[
+            (Kind::Courses, Format::Platform) => &[
+                ("name", true),
+                ("description", false),
+                ("section_name", false),
+                ("academic_year", false),
+            ],
+            (Kind::Courses, Format::Codes) => &[
                 ("course_code", true),
                 ("course_name", true),
                 ("section_code", true),
                 ("section_name", true),
                 ("academic_year", false),
             ],
-            Kind::Enrollments => &[("email", true), ("section_code", true), ("role", true)],
+            (Kind::Enrollments, Format::Platform) => {
+                &[("email", true), ("section_name", true), ("role", false)]
+            }
+            (Kind::Enrollments, Format::Codes) => {
+                &[("email", true), ("section_code", true), ("role", true)]
+            }
+        }
+    }
+
+    /// The format of a file with these (lower-case) header names: the codes
+    /// format when the header has its marker column.
+    pub fn format_of(self, names: &[String]) -> Format {
+        let marker = match self {
+            Kind::Users => return Format::Platform,
+            Kind::Courses => "course_code",
+            Kind::Enrollments => "section_code",
+        };
+        if names.iter().any(|n| n == marker) {
+            Format::Codes
+        } else {
+            Format::Platform
         }
     }
 
@@ -70,19 +120,26 @@ pub struct RowError {
 pub struct UserRow {
     pub line: u64,
     pub email: String,
-    pub first_name: String,
-    pub last_name: String,
+    /// None: blank (a new user gets the platform's `Imported`, an existing
+    /// one keeps theirs).
+    pub first_name: Option<String>,
+    /// None: blank (`User` for a new user).
+    pub last_name: Option<String>,
     pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CourseRow {
     pub line: u64,
-    pub course_code: String,
+    /// The codes format's course code.
+    pub course_code: Option<String>,
     pub course_name: String,
-    pub section_code: String,
-    pub section_name: String,
-    /// An academic year's name; None: the tenant's current year.
+    pub description: Option<String>,
+    /// The codes format's section code.
+    pub section_code: Option<String>,
+    /// None: a course without a section (platform format).
+    pub section_name: Option<String>,
+    /// An academic year's name; None: the format's default year.
     pub academic_year: Option<String>,
 }
 
@@ -90,7 +147,8 @@ pub struct CourseRow {
 pub struct EnrollmentRow {
     pub line: u64,
     pub email: String,
-    pub section_code: String,
+    /// The section's name (platform format) or code (codes format).
+    pub section: String,
     pub role: String,
 }
 
@@ -122,6 +180,7 @@ impl Rows {
 /// A parsed file: the valid rows, and every problem found.
 #[derive(Debug)]
 pub struct Parsed {
+    pub format: Format,
     pub rows: Rows,
     /// Data rows read (valid or not).
     pub rows_read: u64,
@@ -234,7 +293,8 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
         .from_reader(input);
     let mut errors = Errors::default();
     let mut record = csv::ByteRecord::new();
-    let empty = |kind| Parsed {
+    let empty = |kind: Kind| Parsed {
+        format: kind.formats()[0],
         rows: Rows::empty(kind),
         rows_read: 0,
         errors: Errors::default(),
@@ -257,7 +317,7 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
         }
     };
 
-    let mut checker = Checker::new(kind);
+    let mut checker = Checker::new(kind, header.format);
     let mut rows_read = 0;
     while read_record(&mut reader, &mut record)? {
         rows_read += 1;
@@ -289,6 +349,7 @@ pub fn parse(kind: Kind, input: impl Read, on_read: impl FnMut(u64)) -> std::io:
         }
     }
     Ok(Parsed {
+        format: header.format,
         rows: checker.rows,
         rows_read,
         errors,
@@ -310,6 +371,7 @@ fn read_record<R: Read>(
 
 /// Where each column of the format is in the file.
 struct Header {
+    format: Format,
     /// (column, position in the record), in the format's order.
     index: Vec<(&'static str, Option<usize>)>,
     width: usize,
@@ -328,8 +390,10 @@ impl Header {
                 }
             }
         }
+        let format = kind.format_of(&names);
+        let columns = kind.columns(format);
         let mut index = Vec::new();
-        for (column, required) in kind.columns() {
+        for (column, required) in columns {
             let found: Vec<usize> = (0..names.len()).filter(|i| names[*i] == *column).collect();
             match found.as_slice() {
                 [] if *required => errors.push(
@@ -338,15 +402,7 @@ impl Header {
                     format!(
                         "missing column (a {} file has: {})",
                         kind.as_str(),
-                        kind.columns()
-                            .iter()
-                            .map(|(c, r)| if *r {
-                                (*c).to_owned()
-                            } else {
-                                format!("[{c}]")
-                            })
-                            .collect::<Vec<_>>()
-                            .join(",")
+                        formats(kind)
                     ),
                 ),
                 [] => index.push((*column, None)),
@@ -356,10 +412,11 @@ impl Header {
         }
         let ignored = names
             .iter()
-            .filter(|n| !kind.columns().iter().any(|(c, _)| c == n))
+            .filter(|n| !columns.iter().any(|(c, _)| c == n))
             .cloned()
             .collect();
         Some(Self {
+            format,
             index,
             width: record.len(),
             ignored,
@@ -367,41 +424,63 @@ impl Header {
     }
 }
 
+/// The formats of a kind, for messages: `a,b,[c]` or `a,b | x,y`.
+fn formats(kind: Kind) -> String {
+    kind.formats()
+        .iter()
+        .map(|f| {
+            kind.columns(*f)
+                .iter()
+                .map(|(c, r)| {
+                    if *r {
+                        (*c).to_owned()
+                    } else {
+                        format!("[{c}]")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// Row checks, including duplicates within the file.
 struct Checker {
+    format: Format,
     rows: Rows,
     /// Key -> first line: emails (users), (email, section) (enrollments),
-    /// section codes (courses).
+    /// sections (courses).
     seen: HashMap<String, u64>,
-    /// Courses: (academic year, course code) -> (name, first line).
-    course_names: HashMap<(String, String), (String, u64)>,
+    /// Courses: (academic year, course) -> (name or description, first line).
+    courses: HashMap<(String, String), (Option<String>, u64)>,
 }
 
 impl Checker {
-    fn new(kind: Kind) -> Self {
+    fn new(kind: Kind, format: Format) -> Self {
         Self {
+            format,
             rows: Rows::empty(kind),
             seen: HashMap::new(),
-            course_names: HashMap::new(),
+            courses: HashMap::new(),
         }
     }
 
     /// `fields` are in the format's column order.
     fn row(&mut self, line: u64, fields: &[&str], errors: &mut Errors) {
         let before = errors.total;
-        let mut check = |column: &str, result: Result<String, String>| match result {
-            Ok(v) => v,
-            Err(reason) => {
+        let check = |errors: &mut Errors, column: &str, result: Result<String, String>| {
+            result.unwrap_or_else(|reason| {
                 errors.push(line, Some(column), reason);
                 String::new()
-            }
+            })
         };
         match &mut self.rows {
             Rows::Users(rows) => {
-                let email = check("email", rules::email(fields[0]));
-                let first_name = check("first_name", rules::text("first_name", fields[1]));
-                let last_name = check("last_name", rules::text("last_name", fields[2]));
-                let role = check("role", rules::one_of("role", fields[3], &ROLES));
+                let email = check(errors, "email", rules::email(fields[0]));
+                let first_name = optional(line, "first_name", fields[1], errors);
+                let last_name = optional(line, "last_name", fields[2], errors);
+                let role = check(errors, "role", role(fields[3], &ROLES));
                 if errors.total == before
                     && first_seen(
                         &mut self.seen,
@@ -420,70 +499,172 @@ impl Checker {
                 }
             }
             Rows::Courses(rows) => {
-                let course_code = check("course_code", rules::text("course_code", fields[0]));
-                let course_name = check("course_name", rules::text("course_name", fields[1]));
-                let section_code = check("section_code", rules::text("section_code", fields[2]));
-                let section_name = check("section_name", rules::text("section_name", fields[3]));
-                let academic_year = match rules::optional_text("academic_year", fields[4]) {
-                    Ok(v) => v,
-                    Err(reason) => {
-                        errors.push(line, Some("academic_year"), reason);
-                        None
-                    }
+                let row = match self.format {
+                    Format::Codes => CourseRow {
+                        line,
+                        course_code: Some(check(
+                            errors,
+                            "course_code",
+                            rules::text("course_code", fields[0]),
+                        )),
+                        course_name: check(
+                            errors,
+                            "course_name",
+                            rules::text("course_name", fields[1]),
+                        ),
+                        description: None,
+                        section_code: Some(check(
+                            errors,
+                            "section_code",
+                            rules::text("section_code", fields[2]),
+                        )),
+                        section_name: Some(check(
+                            errors,
+                            "section_name",
+                            rules::text("section_name", fields[3]),
+                        )),
+                        academic_year: optional(line, "academic_year", fields[4], errors),
+                    },
+                    Format::Platform => CourseRow {
+                        line,
+                        course_code: None,
+                        course_name: check(errors, "name", rules::text("name", fields[0])),
+                        description: optional(line, "description", fields[1], errors),
+                        section_code: None,
+                        section_name: optional(line, "section_name", fields[2], errors),
+                        academic_year: optional(line, "academic_year", fields[3], errors),
+                    },
                 };
-                if errors.total != before
-                    || !first_seen(
+                if errors.total == before
+                    && course_is_consistent(
+                        self.format,
                         &mut self.seen,
-                        section_code.clone(),
-                        (line, "section_code", "section_code"),
+                        &mut self.courses,
+                        &row,
                         errors,
                     )
                 {
-                    return;
+                    rows.push(row);
                 }
-                let key = (
-                    academic_year.clone().unwrap_or_default(),
-                    course_code.clone(),
-                );
-                if let Some((name, first)) = self.course_names.get(&key) {
-                    if *name != course_name {
-                        errors.push(
-                            line,
-                            Some("course_name"),
-                            format!("course {course_code:?} is named {name:?} on line {first}"),
-                        );
-                        return;
-                    }
-                } else {
-                    self.course_names.insert(key, (course_name.clone(), line));
-                }
-                rows.push(CourseRow {
-                    line,
-                    course_code,
-                    course_name,
-                    section_code,
-                    section_name,
-                    academic_year,
-                });
             }
             Rows::Enrollments(rows) => {
-                let email = check("email", rules::email(fields[0]));
-                let section_code = check("section_code", rules::text("section_code", fields[1]));
-                let role = check("role", rules::one_of("role", fields[2], &ENROLLMENT_ROLES));
-                let key = format!("{email}\u{0}{section_code}");
+                let (column, role_required) = match self.format {
+                    Format::Codes => ("section_code", true),
+                    Format::Platform => ("section_name", false),
+                };
+                let email = check(errors, "email", rules::email(fields[0]));
+                let section = check(errors, column, rules::text(column, fields[1]));
+                let role = if role_required {
+                    check(
+                        errors,
+                        "role",
+                        rules::one_of("role", fields[2], &ENROLLMENT_ROLES),
+                    )
+                } else {
+                    check(errors, "role", role(fields[2], &ENROLLMENT_ROLES))
+                };
+                let key = format!("{email}\u{0}{section}");
                 if errors.total == before
                     && first_seen(&mut self.seen, key, (line, "email", "enrollment"), errors)
                 {
                     rows.push(EnrollmentRow {
                         line,
                         email,
-                        section_code,
+                        section,
                         role,
                     });
                 }
             }
         }
     }
+}
+
+/// A section once per file; one name (codes) or description (platform)
+/// per course.
+fn course_is_consistent(
+    format: Format,
+    seen: &mut HashMap<String, u64>,
+    courses: &mut HashMap<(String, String), (Option<String>, u64)>,
+    row: &CourseRow,
+    errors: &mut Errors,
+) -> bool {
+    let year = row.academic_year.clone().unwrap_or_default();
+    let (course, section, column) = match format {
+        Format::Codes => (
+            row.course_code.clone().unwrap_or_default(),
+            row.section_code.clone().unwrap_or_default(),
+            "section_code",
+        ),
+        Format::Platform => (
+            row.course_name.clone(),
+            format!(
+                "{year}\u{0}{}\u{0}{}",
+                row.course_name,
+                row.section_name.as_deref().unwrap_or("")
+            ),
+            "section_name",
+        ),
+    };
+    let what = if row.section_name.is_some() {
+        column
+    } else {
+        "course"
+    };
+    if !first_seen(seen, section, (row.line, column, what), errors) {
+        return false;
+    }
+    let (value, column) = match format {
+        Format::Codes => (Some(row.course_name.clone()), "course_name"),
+        Format::Platform => (row.description.clone(), "description"),
+    };
+    match courses.get_mut(&(year, course.clone())) {
+        Some((Some(first), first_line)) if value.as_ref().is_some_and(|v| v != first) => {
+            errors.push(
+                row.line,
+                Some(column),
+                match format {
+                    Format::Codes => {
+                        format!("course {course:?} is named {first:?} on line {first_line}")
+                    }
+                    Format::Platform => format!(
+                        "course {course:?} has the description {first:?} on line {first_line}"
+                    ),
+                },
+            );
+            false
+        }
+        Some((first @ None, first_line)) => {
+            if value.is_some() {
+                *first = value;
+                *first_line = row.line;
+            }
+            true
+        }
+        Some(_) => true,
+        None => {
+            courses.insert(
+                (row.academic_year.clone().unwrap_or_default(), course),
+                (value, row.line),
+            );
+            true
+        }
+    }
+}
+
+/// A blank optional value is None.
+fn optional(line: u64, column: &str, raw: &str, errors: &mut Errors) -> Option<String> {
+    rules::optional_text(column, raw).unwrap_or_else(|reason| {
+        errors.push(line, Some(column), reason);
+        None
+    })
+}
+
+/// A role, `student` when blank (DataImportService's default).
+fn role(raw: &str, allowed: &[&str]) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        return Ok("student".to_owned());
+    }
+    rules::one_of("role", raw, allowed)
 }
 
 /// Record `key` at `line`; false (and an error naming `what` and the
@@ -531,15 +712,15 @@ mod tests {
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let Rows::Users(rows) = &p.rows else { panic!() };
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].first_name, "Ann, Jr.");
-        assert_eq!(rows[0].last_name, "O'Brien\nSmith");
+        assert_eq!(rows[0].first_name.as_deref(), Some("Ann, Jr."));
+        assert_eq!(rows[0].last_name.as_deref(), Some("O'Brien\nSmith"));
         assert_eq!(rows[0].role, "teacher");
         assert_eq!(
             rows[1].line, 4,
             "a quoted line break moves the next row down"
         );
         assert_eq!(rows[1].email, "b@example.org");
-        assert_eq!(rows[1].last_name, "Say \"hi\"");
+        assert_eq!(rows[1].last_name.as_deref(), Some("Say \"hi\""));
         assert_eq!(p.ignored_columns, ["grade"]);
     }
 
@@ -552,7 +733,8 @@ mod tests {
                      OK@example.org,A,B,student\n\
                      d@example.org,\xff\xfe,B,student\n\
                      e@example.org,A\n\
-                     f@example.org,,B,student\n";
+                     f@example.org,,B,student\n\
+                     g@example.org,A,B,\n";
         let p = parse_str(Kind::Users, text);
         assert_eq!(
             lines(&p),
@@ -561,13 +743,16 @@ mod tests {
                 (4, Some("role")),
                 (5, Some("email")),
                 (6, Some("first_name")),
-                (7, None),
-                (8, Some("first_name"))
+                (7, None)
             ]
         );
+        let Rows::Users(rows) = &p.rows else { panic!() };
+        let blank: Vec<_> = rows.iter().filter(|r| r.line >= 8).collect();
+        assert_eq!(blank[0].first_name, None, "a blank name is the platform's default");
+        assert_eq!(blank[1].role, "student", "a blank role is a student");
         assert!(p.errors.kept[2].reason.contains("first on line 2"));
         assert!(p.errors.kept[3].reason.contains("UTF-8"));
-        assert_eq!(p.rows_read, 7);
+        assert_eq!(p.rows_read, 8);
     }
 
     #[test]
@@ -595,7 +780,7 @@ mod tests {
     #[test]
     fn header_problems() {
         let p = parse_str(Kind::Enrollments, b"email,role\nx@example.org,student\n");
-        assert_eq!(lines(&p), [(1, Some("section_code"))]);
+        assert_eq!(lines(&p), [(1, Some("section_name"))]);
         assert!(p.errors.kept[0].reason.contains("missing column"));
         let p = parse_str(Kind::Users, b"");
         assert!(p.errors.kept[0].reason.contains("empty"));
@@ -618,6 +803,39 @@ mod tests {
         };
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].academic_year, None);
+    }
+
+    #[test]
+    fn platform_formats_are_told_from_codes_by_the_header() {
+        let text = "name,description,section_name\n\
+                    Algebra I,Linear equations,Period 1\n\
+                    Algebra I,,Period 2\n\
+                    Biology,,\n\
+                    Algebra I,Quadratics,Period 3\n\
+                    Algebra I,,Period 1\n";
+        let p = parse_str(Kind::Courses, text.as_bytes());
+        assert_eq!(p.format, Format::Platform);
+        assert_eq!(
+            lines(&p),
+            [(5, Some("description")), (6, Some("section_name"))]
+        );
+        let Rows::Courses(rows) = &p.rows else {
+            panic!()
+        };
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2].section_name, None, "a course without a section");
+        let p = parse_str(Kind::Courses, b"course_code,course_name,section_code,section_name\n");
+        assert_eq!(p.format, Format::Codes);
+        let p = parse_str(Kind::Enrollments, b"email,section_name\na@example.org,Period 1\n");
+        assert_eq!(p.format, Format::Platform);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let Rows::Enrollments(rows) = &p.rows else {
+            panic!()
+        };
+        assert_eq!((rows[0].section.as_str(), rows[0].role.as_str()), ("Period 1", "student"));
+        let p = parse_str(Kind::Courses, b"description\nx\n");
+        assert!(p.errors.kept[0].reason.contains("name,[description],[section_name]"));
+        assert!(p.errors.kept[0].reason.contains(" or course_code,"));
     }
 
     #[test]

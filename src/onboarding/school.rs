@@ -21,7 +21,10 @@ pub struct SchoolInput {
     pub admin_email: Option<String>,
     pub admin_first_name: Option<String>,
     pub admin_last_name: Option<String>,
+    /// The district's slug (`districts.slug`).
     pub district: Option<String>,
+    /// Create the district with this name when no district has the slug.
+    pub create_district: Option<String>,
     pub timezone: Option<String>,
     pub academic_year_start: Option<NaiveDate>,
 }
@@ -41,7 +44,10 @@ pub struct SchoolSpec {
     pub admin_email: String,
     pub admin_first_name: String,
     pub admin_last_name: String,
+    /// The district's slug.
     pub district: Option<String>,
+    /// The name of a district to create when none has the slug.
+    pub create_district: Option<String>,
     pub timezone: String,
     pub academic_year: AcademicYear,
     /// Whether the academic year was given (compared with an existing
@@ -147,14 +153,45 @@ pub fn validate(
             .map_err(|e| report("admin_last_name", e));
         let district = rules::optional_text("district", input.district.as_deref().unwrap_or(""))
             .map_err(|e| report("district", e));
+        let create_district = rules::optional_text(
+            "create_district",
+            input.create_district.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| report("create_district", e));
+        if matches!((&district, &create_district), (Ok(None), Ok(Some(_)))) {
+            report(
+                "create_district",
+                "create_district names the district to create: give its slug as district too"
+                    .to_owned(),
+            );
+        }
         let timezone = match input.timezone.as_deref().map(str::trim) {
             None | Some("") => Ok(DEFAULT_TIMEZONE.to_owned()),
             Some(tz) => rules::text("timezone", tz),
         }
         .map_err(|e| report("timezone", e));
-        if let (Ok(name), Ok(subdomain), Ok(email), Ok(first), Ok(last), Ok(district), Ok(tz)) =
-            (name, subdomain, email, first, last, district, timezone)
-        {
+        if let (
+            Ok(name),
+            Ok(subdomain),
+            Ok(email),
+            Ok(first),
+            Ok(last),
+            Ok(district),
+            Ok(create_district),
+            Ok(tz),
+        ) = (
+            name,
+            subdomain,
+            email,
+            first,
+            last,
+            district,
+            create_district,
+            timezone,
+        ) {
+            if district.is_none() && create_district.is_some() {
+                continue;
+            }
             specs.push(SchoolSpec {
                 name,
                 subdomain,
@@ -162,6 +199,7 @@ pub fn validate(
                 admin_first_name: first,
                 admin_last_name: last,
                 district,
+                create_district,
                 timezone: tz,
                 academic_year: input
                     .academic_year_start

@@ -27,6 +27,7 @@ use super::catalog::Catalog;
 use super::compress::{compress, Sealing};
 use super::encryption;
 use super::manifest::{BackupManifest, BackupStatus, Encryption, MANIFEST_FORMAT_VERSION};
+use super::mirror::Mirror;
 use super::pg_tools::{collect_stderr, last_lines, PgTool};
 use super::ProgressSink;
 use crate::db::{self, lock, records, snapshot, ConnInfo, ServerFacts};
@@ -344,92 +345,4 @@ async fn count_in_snapshot(conn: &ConnInfo, snapshot_id: &str) -> Result<BTreeMa
     let counts = snapshot::count_rows(&client).await?;
     client.batch_execute("COMMIT").await?;
     Ok(counts)
-}
-
-/// The run mirrored into the platform's `backup_records` table, best effort.
-struct Mirror {
-    client: Client,
-    record_id: i64,
-}
-
-impl Mirror {
-    async fn start(req: &BackupRequest<'_>, data_key: &str) -> Option<Self> {
-        let attempt = async {
-            let client = db::connect(req.conn, &application_name("backup run (records)")).await?;
-            let (bucket, key) = split_location(&req.store.location(data_key));
-            let record_id =
-                records::insert_in_progress(&client, req.backup_type, &key, &bucket).await?;
-            Ok::<_, anyhow::Error>(Self { client, record_id })
-        };
-        match attempt.await {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!("not mirroring this run into backup_records: {e:#}");
-                None
-            }
-        }
-    }
-
-    async fn completed(&self, m: &BackupManifest) {
-        let metadata = serde_json::json!({
-            "backup_id": m.id,
-            "pg_version": m.server_version,
-            "pg_dump_version": m.pg_dump_version,
-            "table_row_counts": m.table_row_counts,
-            "database_size": m.database_size,
-            "sha256": m.sha256,
-            "tool": format!("k12ctl {}", m.tool_version),
-        });
-        let size = m.compressed_size.unwrap_or_default() as i64;
-        let secs = m.duration_seconds.round() as i32;
-        if let Err(e) =
-            records::mark_completed(&self.client, self.record_id, size, secs, &metadata).await
-        {
-            tracing::warn!("cannot mirror the completed run into backup_records: {e:#}");
-        }
-    }
-
-    async fn failed(&self, error: &str) {
-        if let Err(e) = records::mark_failed(&self.client, self.record_id, error).await {
-            tracing::warn!("cannot mirror the failed run into backup_records: {e:#}");
-        }
-    }
-}
-
-/// "s3://bucket/prefix/key" -> ("bucket", "prefix/key"); other schemes keep
-/// the whole location as the key's place.
-pub fn split_location(location: &str) -> (String, String) {
-    match location
-        .strip_prefix("s3://")
-        .and_then(|r| r.split_once('/'))
-    {
-        Some((bucket, key)) => (bucket.to_owned(), key.to_owned()),
-        None => match location.rsplit_once("/backups/") {
-            Some((root, rest)) => (root.to_owned(), format!("backups/{rest}")),
-            None => (String::new(), location.to_owned()),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_split_into_bucket_and_key() {
-        assert_eq!(
-            split_location("s3://k12-backups/prod/backups/2026/11/x.dump.gz"),
-            (
-                "k12-backups".into(),
-                "prod/backups/2026/11/x.dump.gz".into()
-            )
-        );
-        assert_eq!(
-            split_location("file:///var/backups/k12/backups/2026/11/x.dump.gz"),
-            (
-                "file:///var/backups/k12".into(),
-                "backups/2026/11/x.dump.gz".into()
-            )
-        );
-    }
 }

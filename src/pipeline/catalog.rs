@@ -3,12 +3,12 @@
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt};
 
 use super::manifest::{
-    backup_id, keys_for_id, parse_id_time, BackupManifest, BACKUPS_DIR, MANIFEST_FORMAT_VERSION,
-    MANIFEST_SUFFIX,
+    backup_id, keys_for_id, parse_id_time, BackupManifest, BackupStatus, BACKUPS_DIR,
+    MANIFEST_FORMAT_VERSION, MANIFEST_SUFFIX,
 };
 use crate::storage::{ObjectStore, StorageError};
 
@@ -161,6 +161,46 @@ impl<'a> Catalog<'a> {
     }
 }
 
+/// The window of the platform's count of failed runs.
+pub const FAILED_WINDOW_DAYS: i64 = 30;
+
+/// The catalog seen as the platform's `BackupService.status_summary` and
+/// `GET /api/v1/admin/backups/status` see `backup_records`, with a
+/// manifest's start time standing for the record's `created_at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatalogSummary<'a> {
+    /// Every manifest (`BackupRecord.count`).
+    pub total: usize,
+    /// The newest `completed` or `verified` backup (`BackupRecord.successful`).
+    pub latest_backup: Option<&'a BackupManifest>,
+    /// The newest `verified` backup, newest by start, not by verification
+    /// (`BackupRecord.latest_verified`).
+    pub latest_verified: Option<&'a BackupManifest>,
+    /// `failed` runs started in the last [`FAILED_WINDOW_DAYS`] days;
+    /// `verification_failed` backups are not counted, as in the platform.
+    pub failed_recently: usize,
+}
+
+/// Summarize manifests in any order, as of `now`.
+pub fn summarize(manifests: &[BackupManifest], now: DateTime<Utc>) -> CatalogSummary<'_> {
+    let newest = |keep: &dyn Fn(&BackupManifest) -> bool| {
+        manifests
+            .iter()
+            .filter(|m| keep(m))
+            .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)))
+    };
+    let since = now - Duration::days(FAILED_WINDOW_DAYS);
+    CatalogSummary {
+        total: manifests.len(),
+        latest_backup: newest(&|m| m.status.is_good()),
+        latest_verified: newest(&|m| m.status == BackupStatus::Verified),
+        failed_recently: manifests
+            .iter()
+            .filter(|m| m.status == BackupStatus::Failed && m.started_at > since)
+            .count(),
+    }
+}
+
 pub fn is_not_found(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
@@ -168,4 +208,47 @@ pub fn is_not_found(e: &anyhow::Error) -> bool {
             Some(StorageError::NotFound(_))
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(
+        id: &str,
+        status: BackupStatus,
+        hours_ago: i64,
+        now: DateTime<Utc>,
+    ) -> BackupManifest {
+        let mut m = BackupManifest::for_test(now - Duration::hours(hours_ago), status);
+        m.id = id.into();
+        m
+    }
+
+    #[test]
+    fn the_summary_follows_the_platform_scopes() {
+        let now = Utc::now();
+        let all = [
+            manifest("failed-recent", BackupStatus::Failed, 1, now),
+            manifest("bad", BackupStatus::VerificationFailed, 2, now),
+            manifest("completed", BackupStatus::Completed, 30, now),
+            manifest("verified", BackupStatus::Verified, 50, now),
+            manifest("failed-old", BackupStatus::Failed, 24 * 31, now),
+        ];
+        let s = summarize(&all, now);
+        assert_eq!(s.total, 5);
+        assert_eq!(s.latest_backup.map(|m| m.id.as_str()), Some("completed"));
+        assert_eq!(s.latest_verified.map(|m| m.id.as_str()), Some("verified"));
+        assert_eq!(
+            s.failed_recently, 1,
+            "verification_failed and old runs are not counted"
+        );
+    }
+
+    #[test]
+    fn an_empty_catalog_has_nothing_to_show() {
+        let s = summarize(&[], Utc::now());
+        assert_eq!((s.total, s.failed_recently), (0, 0));
+        assert!(s.latest_backup.is_none() && s.latest_verified.is_none());
+    }
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod compress;
 pub mod encryption;
 pub mod manifest;
+pub mod mirror;
 pub mod pg_tools;
 pub mod prune;
 pub mod restore;

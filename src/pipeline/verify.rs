@@ -16,14 +16,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::backup::{application_name, split_location};
+use super::backup::application_name;
 use super::catalog::{is_not_found, Catalog};
 use super::manifest::{BackupManifest, BackupStatus, TableCheck, Verification};
+use super::mirror::record_verification;
 use super::pg_tools::PgTool;
 use super::restore::{load, LoadOptions, Loaders};
 use super::stored::{spawn_reader, Decode, ReadOutcome};
 use super::ProgressSink;
-use crate::db::{self, admin, records, snapshot, ConnInfo};
+use crate::db::{self, admin, snapshot, ConnInfo};
 use crate::signals::Interrupt;
 use crate::storage::ObjectStore;
 
@@ -268,32 +269,11 @@ pub async fn record(
     updated.verification = Some(verification);
     Catalog::new(store).save(&updated).await?;
     if let Some(conn) = source.filter(|c| c.dbname == manifest.database) {
-        if let Err(e) = mirror(store, conn, &updated).await {
+        if let Err(e) = record_verification(store, conn, &updated).await {
             tracing::warn!("cannot record the verification in backup_records: {e:#}");
         }
     }
     Ok(updated)
-}
-
-async fn mirror(store: &dyn ObjectStore, conn: &ConnInfo, m: &BackupManifest) -> Result<()> {
-    let client = db::connect(conn, &application_name("backup verify (records)")).await?;
-    if !records::table_present(&client).await? {
-        return Ok(());
-    }
-    let Some(v) = &m.verification else {
-        return Ok(());
-    };
-    let (_, key) = split_location(&store.location(&m.object_key));
-    let result = serde_json::json!({
-        "passed": v.passed,
-        "failed_check": v.failed_check,
-        "tables_checked": v.tables.len(),
-        "mismatches": v.tables.iter().filter(|(_, c)| c.expected != c.actual).map(|(t, _)| t).collect::<Vec<_>>(),
-        "details": v.tables,
-        "duration_seconds": v.duration_seconds,
-    });
-    records::mark_verification(&client, &key, v.passed, &result, v.error.as_deref()).await?;
-    Ok(())
 }
 
 #[cfg(test)]

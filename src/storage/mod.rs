@@ -7,6 +7,7 @@
 mod local;
 mod s3;
 
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use anyhow::Result;
@@ -15,7 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncRead;
 
-use crate::config::StorageSettings;
+use crate::config::{S3Settings, StorageSettings};
 use crate::exit;
 
 pub use local::LocalStore;
@@ -176,6 +177,86 @@ pub async fn open(settings: &StorageSettings) -> Result<Box<dyn ObjectStore>> {
     )))
 }
 
+/// An object named by a full URL rather than by a key under the configured
+/// prefix: old backups sit at a bucket's root, or in a local file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectUrl {
+    /// `s3://bucket/key`: that exact key, in any bucket the credentials reach.
+    S3 { bucket: String, key: String },
+    /// `file:///dir/name`: a local file.
+    File { dir: PathBuf, name: String },
+}
+
+impl ObjectUrl {
+    /// `Ok(None)` for a plain key (no `scheme://`), which is relative to the
+    /// configured storage.
+    pub fn parse(s: &str) -> Result<Option<Self>> {
+        let Some((scheme, rest)) = s.split_once("://") else {
+            return Ok(None);
+        };
+        let form = "use s3://bucket/key, file:///path/to/file, or a key relative to the storage";
+        match scheme {
+            "s3" => {
+                let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(exit::usage(format!("{s:?} has no bucket name ({form})")));
+                }
+                if key.is_empty() || key.ends_with('/') {
+                    return Err(exit::usage(format!(
+                        "{s:?} names no object, only a bucket or folder ({form})"
+                    )));
+                }
+                Ok(Some(Self::S3 {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                }))
+            }
+            "file" => {
+                let path = url::Url::parse(s)
+                    .ok()
+                    .and_then(|u| u.to_file_path().ok())
+                    .filter(|_| !s.ends_with('/'));
+                let (Some(dir), Some(name)) = (
+                    path.as_deref().and_then(Path::parent),
+                    path.as_deref().and_then(Path::file_name),
+                ) else {
+                    return Err(exit::usage(format!(
+                        "{s:?} must name a file by its absolute path, like file:///var/backups/k12.dump"
+                    )));
+                };
+                Ok(Some(Self::File {
+                    dir: dir.to_owned(),
+                    name: name.to_string_lossy().into_owned(),
+                }))
+            }
+            _ => Err(exit::usage(format!("{s:?} is not supported ({form})"))),
+        }
+    }
+}
+
+/// The store holding an object named by a full URL, rooted at its bucket
+/// (or directory), and the object's key there. An `s3://` URL is read with
+/// the configured S3 settings (endpoint, region, checksums).
+pub async fn open_object(
+    url: &ObjectUrl,
+    s3: Option<&S3Settings>,
+) -> Result<(Box<dyn ObjectStore>, String)> {
+    match url {
+        ObjectUrl::S3 { bucket, key } => {
+            let settings = s3.ok_or_else(|| {
+                exit::usage(format!(
+                    "s3://{bucket}/{key} is read with the S3 settings (endpoint, region) of the \
+                     configured storage, and none is configured: set K12CTL_STORAGE or \
+                     BACKUP_S3_BUCKET, or pass --storage s3://{bucket}"
+                ))
+            })?;
+            let store = S3Store::new(bucket, "", settings).await?;
+            Ok((Box::new(store), key.clone()))
+        }
+        ObjectUrl::File { dir, name } => Ok((Box::new(LocalStore::new(dir.clone())), name.clone())),
+    }
+}
+
 /// Joins a prefix and a key with exactly one slash.
 pub(crate) fn join_key(prefix: &str, key: &str) -> String {
     let prefix = prefix.trim_matches('/');
@@ -212,6 +293,38 @@ mod tests {
     fn part_sizes_never_exceed_the_s3_limit() {
         let sizer = PartSizer::for_estimate(u64::MAX / 2);
         assert!(sizer.size_of(MAX_PARTS) <= MAX_PART_SIZE);
+    }
+
+    #[test]
+    fn full_object_urls_name_a_bucket_and_key_or_a_file() {
+        assert_eq!(ObjectUrl::parse("backups/2025/10/x.sql.gz").unwrap(), None);
+        assert_eq!(
+            ObjectUrl::parse("s3://old-bucket/production/core_production.dump").unwrap(),
+            Some(ObjectUrl::S3 {
+                bucket: "old-bucket".into(),
+                key: "production/core_production.dump".into()
+            })
+        );
+        assert_eq!(
+            ObjectUrl::parse("file:///var/backups/k12%20old.dump").unwrap(),
+            Some(ObjectUrl::File {
+                dir: "/var/backups".into(),
+                name: "k12 old.dump".into()
+            })
+        );
+        for bad in [
+            "s3://",
+            "s3:///x.dump",
+            "s3://bucket",
+            "s3://bucket/",
+            "s3://bucket/folder/",
+            "file://x.dump",
+            "file:///var/backups/",
+            "gs://bucket/x.dump",
+        ] {
+            let err = ObjectUrl::parse(bad).unwrap_err();
+            assert_eq!(exit::code_for(&err), exit::ExitCode::Usage, "{bad}");
+        }
     }
 
     #[test]

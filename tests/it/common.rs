@@ -14,6 +14,9 @@ use assert_cmd::cargo::CommandCargoExt;
 pub struct Env {
     pub pg_url: String,
     pub pg_bindir: PathBuf,
+    /// The PostgreSQL 16 server (pgserver's wheel) and its client tools.
+    pub pg16_url: String,
+    pub pg16_bindir: PathBuf,
     pub s3_endpoint: String,
     pub bucket: String,
     pub region: String,
@@ -33,6 +36,8 @@ pub fn env() -> Env {
     Env {
         pg_url: var("K12CTL_TEST_PG_URL"),
         pg_bindir: PathBuf::from(var("K12CTL_TEST_PG_BINDIR")),
+        pg16_url: var("K12CTL_TEST_PG16_URL"),
+        pg16_bindir: PathBuf::from(var("K12CTL_TEST_PG16_BINDIR")),
         s3_endpoint: var("K12CTL_TEST_S3_ENDPOINT"),
         bucket: var("K12CTL_TEST_S3_BUCKET"),
         region: var("K12CTL_TEST_S3_REGION"),
@@ -61,9 +66,60 @@ pub fn unique(hint: &str) -> String {
 
 /// The URL of another database on the test server.
 pub fn db_url(env: &Env, dbname: &str) -> String {
-    let mut url = url::Url::parse(&env.pg_url).expect("K12CTL_TEST_PG_URL is a URL");
+    url_with_db(&env.pg_url, dbname)
+}
+
+/// A server's URL with another database.
+fn url_with_db(server_url: &str, dbname: &str) -> String {
+    let mut url = url::Url::parse(server_url).expect("the test server's URL is a URL");
     url.set_path(&format!("/{}", urlencode(dbname)));
     url.to_string()
+}
+
+/// One of the test PostgreSQL servers, with its own client tools.
+pub struct PgServer {
+    /// "pg15" or "pg16"
+    pub name: &'static str,
+    /// Admin URL (database `postgres`).
+    pub url: String,
+    /// Its pg_dump, pg_restore and psql (`K12CTL_PG_BINDIR`).
+    pub bindir: PathBuf,
+}
+
+impl PgServer {
+    /// 15 or 16.
+    pub fn major(&self) -> u32 {
+        self.name[2..].parse().expect("name is pgNN")
+    }
+
+    /// The URL of a database on this server.
+    pub fn db_url(&self, dbname: &str) -> String {
+        url_with_db(&self.url, dbname)
+    }
+}
+
+/// Both test servers: PostgreSQL 15 (Debian's) and 16 (pgserver's wheel).
+pub fn pg_servers(env: &Env) -> Vec<PgServer> {
+    vec![
+        PgServer {
+            name: "pg15",
+            url: env.pg_url.clone(),
+            bindir: env.pg_bindir.clone(),
+        },
+        PgServer {
+            name: "pg16",
+            url: env.pg16_url.clone(),
+            bindir: env.pg16_bindir.clone(),
+        },
+    ]
+}
+
+/// The test server named `name` ("pg15" or "pg16").
+pub fn pg_server(env: &Env, name: &str) -> PgServer {
+    pg_servers(env)
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no test server {name}"))
 }
 
 fn urlencode(s: &str) -> String {
@@ -121,6 +177,42 @@ pub fn psql_file(url: &str, file: &Path) {
     );
 }
 
+/// The dates of the platform schemas in `../shared/platform/`: when the task
+/// documents were written, and the newest.
+pub const PLATFORM_DATES: [&str; 2] = ["2026-02-25", "2026-03-07"];
+
+/// `platform-schema-DATE.sql` of the platform's real schema: from
+/// `K12CTL_PLATFORM_DIR`, else `../shared/platform/` beside the repository.
+pub fn platform_schema(date: &str) -> PathBuf {
+    std::env::var_os("K12CTL_PLATFORM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("../shared/platform"))
+        .join(format!("platform-schema-{date}.sql"))
+}
+
+/// Run SQL from standard input (ON_ERROR_STOP); panics with psql's stderr.
+pub fn psql_stdin(url: &str, sql: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql runs");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(sql.as_bytes())
+        .expect("psql reads its input");
+    drop(stdin);
+    let out = child.wait_with_output().expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
@@ -151,6 +243,26 @@ impl TestDb {
         }
     }
 
+    /// A database of its own on `server` ([`TestDb::new`] is the PostgreSQL 15 one).
+    pub fn on(server: &PgServer, hint: &str) -> Self {
+        let name = unique(&format!("k12t_{hint}"));
+        psql(
+            &server.url,
+            &format!("CREATE DATABASE {}", quote_ident(&name)),
+        );
+        Self::adopt(server, &name)
+    }
+
+    /// A database that something else created on `server` (a restore's
+    /// target), dropped at the end like the others.
+    pub fn adopt(server: &PgServer, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            url: server.db_url(name),
+            admin_url: server.url.clone(),
+        }
+    }
+
     /// Empty database with the platform schema.
     pub fn with_schema(env: &Env, hint: &str) -> Self {
         let db = Self::new(env, hint);
@@ -163,6 +275,44 @@ impl TestDb {
         let db = Self::with_schema(env, hint);
         psql_file(&db.url, &repo_path("schema/sample-data.sql"));
         db
+    }
+
+    /// Empty database with the platform's real schema of `date` (one of
+    /// [`PLATFORM_DATES`]). A server without `pg_stat_statements` (no contrib
+    /// modules) gets the schema without that extension.
+    pub fn platform(env: &Env, hint: &str, date: &str) -> Self {
+        let db = Self::new(env, hint);
+        db.load_platform_schema(date);
+        db
+    }
+
+    /// [`TestDb::platform`] on `server`.
+    pub fn platform_on(server: &PgServer, hint: &str, date: &str) -> Self {
+        let db = Self::on(server, hint);
+        db.load_platform_schema(date);
+        db
+    }
+
+    pub fn load_platform_schema(&self, date: &str) {
+        let path = platform_schema(date);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let available = psql(
+            &self.url,
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'",
+        ) == "1";
+        let text = if available {
+            text
+        } else {
+            text.lines()
+                .filter(|l| {
+                    !l.contains("EXTENSION IF NOT EXISTS pg_stat_statements")
+                        && !l.starts_with("COMMENT ON EXTENSION pg_stat_statements")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        psql_stdin(&self.url, &text);
     }
 
     pub fn sql(&self, sql: &str) -> String {
@@ -319,6 +469,14 @@ pub fn k12ctl_for(env: &Env, db: &TestDb, prefix: &S3Prefix) -> Command {
     let mut cmd = k12ctl(env);
     cmd.env("DATABASE_URL", &db.url)
         .env("K12CTL_STORAGE", prefix.storage_url(env));
+    cmd
+}
+
+/// [`k12ctl_for`] running `server`'s own pg_dump, pg_restore and psql
+/// (`K12CTL_PG_BINDIR`; the other tests use the ones on `PATH`).
+pub fn k12ctl_on(env: &Env, server: &PgServer, db: &TestDb, prefix: &S3Prefix) -> Command {
+    let mut cmd = k12ctl_for(env, db, prefix);
+    cmd.env("K12CTL_PG_BINDIR", &server.bindir);
     cmd
 }
 

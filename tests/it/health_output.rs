@@ -24,7 +24,7 @@ fn configuration_errors_are_unknown() {
     // Bad command line, bad YAML.
     assert_code(&run(health(&env).args(["--check", "nginx"])), 3);
     let yaml =
-        config("health:\n  thresholds:\n    db_connection_pool: {warning: 95, critical: 90}\n");
+        config("health:\n  thresholds:\n    db_connections_percent: {warning: 95, critical: 90}\n");
     let out = run(k12ctl(&env)
         .arg("--config")
         .arg(yaml.path())

@@ -12,4 +12,5 @@ mod health_output;
 mod import;
 mod provision;
 mod restore;
+mod restore_key;
 mod unattended;

@@ -38,7 +38,7 @@ fn scratch_name(stderr: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn database_exists(env: &Env, name: &str) -> bool {
+pub fn database_exists(env: &Env, name: &str) -> bool {
     psql(
         &env.pg_url,
         &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
@@ -86,14 +86,14 @@ fn backup_verify_restore_round_trip_gives_identical_content() {
 }
 
 /// Drops a database created by k12ctl when the test ends.
-struct TestDbRef {
-    name: String,
-    url: String,
+pub struct TestDbRef {
+    pub name: String,
+    pub url: String,
     admin: String,
 }
 
 impl TestDbRef {
-    fn new(env: &Env, name: &str) -> Self {
+    pub fn new(env: &Env, name: &str) -> Self {
         Self {
             name: name.to_owned(),
             url: db_url(env, name),
@@ -568,50 +568,4 @@ fn a_damaged_object_never_commits_a_streaming_restore() {
         "0",
         "nothing committed"
     );
-}
-
-fn legacy_restore(hint: &str, pg_dump_args: &[&str], expected_format: &str) {
-    let env = env();
-    let db = TestDb::seeded(&env, hint);
-    let source = db.table_checksums();
-    let prefix = S3Prefix::new(hint);
-    // The platform's old job: pg_dump | gzip, uploaded with the AWS CLI, no manifest.
-    let dump = Command::new("pg_dump")
-        .args(pg_dump_args)
-        .arg(&db.url)
-        .output()
-        .unwrap();
-    assert!(dump.status.success());
-    let mut gz = Command::new("gzip")
-        .arg("-c")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = gz.stdin.take().unwrap();
-    let data = dump.stdout.clone();
-    let writer = std::thread::spawn(move || input.write_all(&data).unwrap());
-    let gzipped = gz.wait_with_output().unwrap().stdout;
-    writer.join().unwrap();
-    let key = "backups/2025/10/k12_full_20251016_020000.sql.gz";
-    s3_put(&env, &format!("{}/{key}", prefix.prefix), &gzipped);
-
-    let target = unique(&format!("k12t_{hint}_target"));
-    let _cleanup = TestDbRef::new(&env, &target);
-    let out = run(k12ctl_for(&env, &db, &prefix).args([
-        "--output", "json", "restore", "--key", key, "--target", &target, "--create", "--yes",
-    ]));
-    assert_code(&out, 0);
-    assert_eq!(json(&out)["format"], expected_format);
-    assert_eq!(table_checksums(&db_url(&env, &target)), source);
-}
-
-#[test]
-fn a_legacy_custom_format_object_restores_with_key() {
-    legacy_restore("legacy_fc", &["-Fc"], "custom");
-}
-
-#[test]
-fn a_legacy_plain_sql_object_restores_with_psql() {
-    legacy_restore("legacy_sql", &["--no-owner"], "plain_sql");
 }
