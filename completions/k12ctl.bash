@@ -58,6 +58,9 @@ _k12ctl() {
             k12ctl__subcmd__backup,show)
                 cmd="k12ctl__subcmd__backup__subcmd__show"
                 ;;
+            k12ctl__subcmd__backup,status)
+                cmd="k12ctl__subcmd__backup__subcmd__status"
+                ;;
             k12ctl__subcmd__backup,verify)
                 cmd="k12ctl__subcmd__backup__subcmd__verify"
                 ;;
@@ -75,6 +78,9 @@ _k12ctl() {
                 ;;
             k12ctl__subcmd__backup__subcmd__help,show)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__show"
+                ;;
+            k12ctl__subcmd__backup__subcmd__help,status)
+                cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__status"
                 ;;
             k12ctl__subcmd__backup__subcmd__help,verify)
                 cmd="k12ctl__subcmd__backup__subcmd__help__subcmd__verify"
@@ -129,6 +135,9 @@ _k12ctl() {
                 ;;
             k12ctl__subcmd__help__subcmd__backup,show)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__show"
+                ;;
+            k12ctl__subcmd__help__subcmd__backup,status)
+                cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__status"
                 ;;
             k12ctl__subcmd__help__subcmd__backup,verify)
                 cmd="k12ctl__subcmd__help__subcmd__backup__subcmd__verify"
@@ -216,7 +225,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup)
-            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version run list show verify prune help"
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version run list show verify prune status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -250,7 +259,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help)
-            opts="run list show verify prune help"
+            opts="run list show verify prune status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +329,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__backup__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -506,6 +529,40 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__show)
+            opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__backup__subcmd__status)
             opts="-q -v -h -V --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -794,7 +851,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup)
-            opts="run list show verify prune"
+            opts="run list show verify prune status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,6 +907,20 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__help__subcmd__backup__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        k12ctl__subcmd__help__subcmd__backup__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1292,7 +1363,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__provision__subcmd__school)
-            opts="-q -v -h -V --file --name --subdomain --admin-email --admin-first-name --admin-last-name --district --timezone --academic-year-start --dry-run --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --file --name --subdomain --admin-email --admin-first-name --admin-last-name --district --create-district --timezone --academic-year-start --dry-run --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1323,6 +1394,10 @@ _k12ctl() {
                     return 0
                     ;;
                 --district)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-district)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -47,26 +47,27 @@ complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "config" -d 'Inspect t
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "completions" -d 'Print a shell completion script (or write all of them with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "man" -d 'Print the man page k12ctl.1 (or write every page with --dir)'
 complete -c k12ctl -n "__fish_k12ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
 json\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s q -l quiet -d 'Only print errors and results'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s h -l help -d 'Print help'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -s V -l version -d 'Print version'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "show" -d 'Show one backup\'s manifest'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "show" -d 'Show one backup\'s manifest'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "status" -d 'The platform\'s backup status summary (latest backup, latest verified, total, failed in 30 days), from the catalog in the bucket'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and not __fish_seen_subcommand_from run list show verify prune status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l type -d 'Backup type; only `full` is offered' -r -f -a "full\t'A complete logical dump (pg_dump custom format)'
 incremental\t'Not offered: needs WAL archiving (use pgBackRest or WAL-G for point-in-time recovery)'"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from run" -l compression-level -d 'gzip level 1-9 [default: 2, chosen by measurement, see docs/BENCHMARKS.md]' -r
@@ -161,15 +162,30 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_su
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l output -d 'Output format of results on stdout' -r -f -a "human\t''
+json\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l color -d 'When to use colors on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only print errors and results'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More detail in logs (-vv for debug output of the libraries)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "run" -d 'Stream pg_dump -> gzip -> object storage; the manifest is written last'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups from the catalog in the bucket, newest first'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one backup\'s manifest'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "status" -d 'The platform\'s backup status summary (latest backup, latest verified, total, failed in 30 days), from the catalog in the bucket'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l target -d 'Database to restore into, on the server of DATABASE_URL' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l backup -d 'Backup id to restore' -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l key -d 'Object key (relative to the storage prefix) of a backup without a manifest, as the platform\'s old job made them (custom format or plain SQL, gzipped)' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l key -d 'A backup without a manifest, as the platform\'s old jobs made them (custom format, gzipped or not, or gzipped plain SQL): a key relative to the storage prefix, or a full s3://bucket/key (any bucket, same S3 settings) or file:///path URL' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l jobs -d 'Restore with N parallel jobs through a temporary file (needs a new database: --create)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l temp-dir -d 'Directory for the temporary file of --jobs [default: $TMPDIR]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l identity -d 'age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]' -r -F
@@ -216,7 +232,8 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-email -d 'The school administrator\'s email (the admin user\'s login)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-first-name -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l admin-last-name -r
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l district -d 'School district' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l district -d 'The school\'s district, by its slug (`districts.slug`); it must exist unless --create-district names it' -r
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l create-district -d 'Create the --district with this name when no district has the slug' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l timezone -d 'IANA time zone of the school [default: America/New_York]' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l academic-year-start -d 'First day of the current academic year, YYYY-MM-DD [default: the last 1 August]' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
@@ -386,6 +403,7 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subc
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "show" -d 'Show one backup\'s manifest'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Prove a backup restores: size and SHA-256, a restore into a scratch database, row counts'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "status" -d 'The platform\'s backup status summary (latest backup, latest verified, total, failed in 30 days), from the catalog in the bucket'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "csv" -d 'Import users, courses and sections, or enrollments from a CSV file into a tenant'

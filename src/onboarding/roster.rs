@@ -748,7 +748,10 @@ mod tests {
         );
         let Rows::Users(rows) = &p.rows else { panic!() };
         let blank: Vec<_> = rows.iter().filter(|r| r.line >= 8).collect();
-        assert_eq!(blank[0].first_name, None, "a blank name is the platform's default");
+        assert_eq!(
+            blank[0].first_name, None,
+            "a blank name is the platform's default"
+        );
         assert_eq!(blank[1].role, "student", "a blank role is a student");
         assert!(p.errors.kept[2].reason.contains("first on line 2"));
         assert!(p.errors.kept[3].reason.contains("UTF-8"));
@@ -824,17 +827,28 @@ mod tests {
         };
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2].section_name, None, "a course without a section");
-        let p = parse_str(Kind::Courses, b"course_code,course_name,section_code,section_name\n");
+        let p = parse_str(
+            Kind::Courses,
+            b"course_code,course_name,section_code,section_name\n",
+        );
         assert_eq!(p.format, Format::Codes);
-        let p = parse_str(Kind::Enrollments, b"email,section_name\na@example.org,Period 1\n");
+        let p = parse_str(
+            Kind::Enrollments,
+            b"email,section_name\na@example.org,Period 1\n",
+        );
         assert_eq!(p.format, Format::Platform);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let Rows::Enrollments(rows) = &p.rows else {
             panic!()
         };
-        assert_eq!((rows[0].section.as_str(), rows[0].role.as_str()), ("Period 1", "student"));
+        assert_eq!(
+            (rows[0].section.as_str(), rows[0].role.as_str()),
+            ("Period 1", "student")
+        );
         let p = parse_str(Kind::Courses, b"description\nx\n");
-        assert!(p.errors.kept[0].reason.contains("name,[description],[section_name]"));
+        assert!(p.errors.kept[0]
+            .reason
+            .contains("name,[description],[section_name]"));
         assert!(p.errors.kept[0].reason.contains(" or course_code,"));
     }
 

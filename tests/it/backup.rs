@@ -176,7 +176,7 @@ fn manifest_counts_equal_restored_counts_under_concurrent_writes() {
 }
 
 /// A pg_dump that answers --version like the real one and otherwise runs `body`.
-fn pg_dump_shim(env: &Env, body: &str) -> Shims {
+pub fn pg_dump_shim(env: &Env, body: &str) -> Shims {
     let shims = Shims::new();
     shims.add(
         "pg_dump",

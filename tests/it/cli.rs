@@ -54,6 +54,10 @@ fn help_texts_are_stable() {
     assert_snapshot("help.txt", &help(&["--help"]));
     assert_snapshot("help-backup-run.txt", &help(&["backup", "run", "--help"]));
     assert_snapshot("help-backup-list.txt", &help(&["backup", "list", "--help"]));
+    assert_snapshot(
+        "help-backup-status.txt",
+        &help(&["backup", "status", "--help"]),
+    );
     assert_snapshot("help-health.txt", &help(&["health", "--help"]));
     assert_snapshot(
         "help-provision-school.txt",

@@ -145,27 +145,57 @@ pub fn psql(url: &str, sql: &str) -> String {
 }
 
 pub fn try_psql(url: &str, sql: &str) -> Output {
-    Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-tA",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            sql,
-        ])
-        .env_remove("PGPASSWORD")
+    psql_on(url)
+        .args(["-tA", "-c", sql])
         .output()
         .expect("psql runs")
 }
 
+/// `psql -X -q -v ON_ERROR_STOP=1 -d URL` with the URL's password moved into
+/// `PGPASSWORD` (none inherited), so that no password is on a command line.
+fn psql_on(url: &str) -> Command {
+    let mut cmd = Command::new("psql");
+    cmd.env_remove("PGPASSWORD");
+    let mut dsn = url.to_owned();
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if let Some(password) = parsed.password().map(percent_decode) {
+            if parsed.set_password(None).is_ok() {
+                cmd.env("PGPASSWORD", password);
+                dsn = parsed.to_string();
+            }
+        }
+    }
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &dsn]);
+    cmd
+}
+
+/// `%XX` escapes of a URL component decoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'%' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Run a SQL file.
 pub fn psql_file(url: &str, file: &Path) {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+    let out = psql_on(url)
+        .arg("-f")
         .arg(file)
         .output()
         .expect("psql runs");
@@ -193,8 +223,7 @@ pub fn platform_schema(date: &str) -> PathBuf {
 /// Run SQL from standard input (ON_ERROR_STOP); panics with psql's stderr.
 pub fn psql_stdin(url: &str, sql: &str) {
     use std::io::Write as _;
-    let mut child = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url])
+    let mut child = psql_on(url)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

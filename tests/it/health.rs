@@ -121,7 +121,11 @@ fn all_healthy_exits_0_with_every_metric_filled() {
     }
     // Every metric of k12ctl's measured; the platform's keys of other meanings
     // are there, and null: never a number that means something else.
-    let platform_only = ["db_connection_pool", "memory_usage_percent", "sidekiq_latency"];
+    let platform_only = [
+        "db_connection_pool",
+        "memory_usage_percent",
+        "sidekiq_latency",
+    ];
     for (name, value) in report["metrics"].as_object().unwrap() {
         if platform_only.contains(&name.as_str()) {
             assert!(value.is_null(), "the platform's {name} is {value}");
@@ -131,7 +135,12 @@ fn all_healthy_exits_0_with_every_metric_filled() {
     }
     assert_eq!(report["metrics"].as_object().unwrap().len(), 11 + 3);
     assert!(report["metrics"]["backup_age_hours"].as_f64().unwrap() < 1.0);
-    assert!(report["metrics"]["db_connections_percent"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["metrics"]["db_connections_percent"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(report["metrics"]["redis_memory_percent"].is_number());
     assert!(report["metrics"]["sidekiq_max_latency"].is_number());
     assert_eq!(report["metrics"]["sidekiq_queue_depth"], 0);
@@ -422,7 +431,10 @@ fn sidekiq_depth_and_latency_come_from_its_own_layout() {
     let detail = check(&report, "sidekiq")["detail"].as_str().unwrap();
     assert!(detail.contains("in default"), "{detail}");
     assert!(detail.contains("sidekiq_max_latency 3"), "{detail}");
-    assert!(m.get("sidekiq_latency").is_none(), "only a full run has the platform's keys");
+    assert!(
+        m.get("sidekiq_latency").is_none(),
+        "only a full run has the platform's keys"
+    );
 
     // Lower levels from the config file: critical. The name of earlier builds
     // (the platform's, which means the `default` queue alone) still works,

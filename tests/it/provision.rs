@@ -154,21 +154,24 @@ fn provisioning_creates_exactly_the_expected_rows_and_is_idempotent() {
         run(k12(&env, &db).args(["provision", "status", "maple-grove", "--output", "json"]));
     assert_code(&status, 0);
     let status = json(&status);
-    assert_eq!(status["completion"]["percent"], 50);
+    assert_eq!(status["completion_percentage"], 50);
+    assert_eq!(status["completed_count"], 5);
+    assert_eq!(status["total_count"], 10);
     let items: Vec<(String, bool)> = status["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| {
             (
-                i["item"].as_str().unwrap().to_owned(),
+                i["key"].as_str().unwrap().to_owned(),
                 i["done"].as_bool().unwrap(),
             )
         })
         .collect();
     assert_eq!(items.len(), 10);
     assert_eq!(items.iter().filter(|i| i.1).count(), 5);
-    assert!(items.contains(&("teachers_imported".into(), false)));
+    assert!(items.contains(&("teachers_added".into(), false)));
+    assert!(items.contains(&("google_configured".into(), true)));
     // An existing school is shown as the database holds it.
     db.sql("UPDATE academic_years SET name = 'SY 2026-27'");
     let again = run(k12(&env, &db)
@@ -391,16 +394,17 @@ fn missing_tables_and_columns_are_named() {
         assert_code(&out, 1);
         let err = stderr(&out);
         assert!(
-            err.contains("missing table tenants") && err.contains("schema/lms.sql"),
+            err.contains("missing table tenants") && err.contains("run the platform's migrations"),
             "{err}"
         );
     }
     let db = TestDb::with_schema(&env, "p_nocol");
-    db.sql("ALTER TABLE tenants DROP COLUMN courses_count; ALTER TABLE sections DROP COLUMN enrollments_count");
+    db.sql("ALTER TABLE user_roles DROP COLUMN role_id; ALTER TABLE schools DROP COLUMN name");
     let out = run(k12(&env, &db).args(school_flags("maple-grove")));
     assert_code(&out, 1);
     assert!(
-        stderr(&out).contains("column tenants.courses_count"),
+        stderr(&out).contains("column schools.name")
+            && stderr(&out).contains("column user_roles.role_id"),
         "{}",
         stderr(&out)
     );

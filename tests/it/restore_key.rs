@@ -25,7 +25,11 @@ fn pg_dump(env: &Env, db: &TestDb, args: &[&str]) -> Vec<u8> {
         .arg(&db.url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -59,7 +63,10 @@ impl RootObject {
 impl Drop for RootObject {
     fn drop(&mut self) {
         let env = env();
-        let _ = aws(&env, &["s3", "rm", &format!("s3://{}/{}", env.bucket, self.0)]);
+        let _ = aws(
+            &env,
+            &["s3", "rm", &format!("s3://{}/{}", env.bucket, self.0)],
+        );
     }
 }
 
@@ -96,7 +103,10 @@ fn a_plain_dump_of_the_platforms_backup_script_restores_with_a_relative_key() {
     let source = db.table_checksums();
     let prefix = S3Prefix::new("plain_dump");
     let dump = pg_dump(&env, &db, &BACKUP_SH);
-    assert!(dump.starts_with(b"PGDMP"), "a custom-format archive, not gzip");
+    assert!(
+        dump.starts_with(b"PGDMP"),
+        "a custom-format archive, not gzip"
+    );
     // backup.sh's layout: ${BACKUP_S3_URI}/${env_name}/${db_name}_${timestamp}.dump
     let key = "production/core_production_20261016T020000Z.dump";
     s3_put(&env, &format!("{}/{key}", prefix.prefix), &dump);
@@ -109,7 +119,11 @@ fn a_plain_dump_of_the_platforms_backup_script_restores_with_a_relative_key() {
     let location = format!("{}/{key}", prefix.storage_url(&env));
     assert_eq!(report["location"], location.as_str());
     assert_eq!(report["stored_bytes"], dump.len() as u64);
-    assert_eq!(report["row_counts_match"], serde_json::Value::Null, "no manifest");
+    assert_eq!(
+        report["row_counts_match"],
+        serde_json::Value::Null,
+        "no manifest"
+    );
     assert_eq!(table_checksums(&target.url), source);
 }
 
@@ -129,8 +143,14 @@ fn a_full_s3_url_reads_that_exact_object_outside_the_prefix() {
     assert_code(&out, 1);
     let err = stderr(&out);
     let relative = format!("{}/{name}", prefix.storage_url(&env));
-    assert!(err.contains(&format!("object {relative} does not exist")), "{err}");
-    assert!(err.contains("relative to the storage") && err.contains("s3://bucket/key"), "{err}");
+    assert!(
+        err.contains(&format!("object {relative} does not exist")),
+        "{err}"
+    );
+    assert!(
+        err.contains("relative to the storage") && err.contains("s3://bucket/key"),
+        "{err}"
+    );
     assert!(!database_exists(&env, &target.name), "nothing was created");
 
     let (out, target) = restore_key(&mut k12ctl_for(&env, &db, &prefix), &env, &url, "root");
@@ -153,7 +173,11 @@ fn missing_objects_and_malformed_urls_are_clear_errors() {
     let missing = format!("s3://{}/{}.dump", env.bucket, unique("absent"));
     let (out, target) = attempt(&missing);
     assert_code(&out, 1);
-    assert!(stderr(&out).contains(&format!("object {missing} does not exist")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("object {missing} does not exist")),
+        "{}",
+        stderr(&out)
+    );
     assert!(!database_exists(&env, &target.name));
     let bucket = unique("k12ctl-missing").replace('_', "-");
     let (out, _) = attempt(&format!("s3://{bucket}/x.dump"));
