@@ -224,7 +224,7 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (OnboardingChecklistService\'s ten items)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and not __fish_seen_subcommand_from school status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l file -d 'Provision every school listed in this YAML file (validated whole first)' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from school" -l name -d 'School name (also the tenant\'s name)' -r
@@ -266,7 +266,7 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show a tenant\'s onboarding checklist (OnboardingChecklistService\'s ten items)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand provision; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand import; and not __fish_seen_subcommand_from csv help" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
@@ -405,6 +405,6 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subc
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Apply the retention policy; also abort unfinished uploads of killed runs'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "status" -d 'The platform\'s backup status summary (latest backup, latest verified, total, failed in 30 days), from the catalog in the bucket'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "school" -d 'Create a school\'s tenant, school, five roles with permissions, admin, current academic year and AI task policies; one transaction per school, idempotent'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "status" -d 'Show a tenant\'s onboarding checklist (ten items) and its completion'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from provision" -f -a "status" -d 'Show a tenant\'s onboarding checklist (OnboardingChecklistService\'s ten items)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "csv" -d 'Import users, courses and sections, or enrollments from a CSV file into a tenant'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the resolved settings and where each came from; secrets are redacted'

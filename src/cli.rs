@@ -382,13 +382,16 @@ pub enum ProvisionCommand {
     /// Create a school's tenant, school, five roles with permissions, admin, current academic
     /// year and AI task policies; one transaction per school, idempotent
     School(ProvisionSchoolArgs),
-    /// Show a tenant's onboarding checklist (ten items) and its completion
+    /// Show a tenant's onboarding checklist (OnboardingChecklistService's ten items)
     Status(ProvisionStatusArgs),
 }
 
 const PROVISION_AFTER_HELP: &str = "\
 Every school is validated before anything is written (email, subdomain as a DNS label that is
-not reserved, required fields, time zone); with --file, one invalid entry stops the whole file.
+not reserved, required fields, time zone, a district that exists, an admin email no other tenant
+has); with --file, one invalid entry stops the whole file. Creates what the platform's
+TenantProvisioningService creates: tenant and settings, school, five roles and their
+permissions, admin, academic year, AI provider config and policies, standard frameworks.
 Re-running with the same values reports `already provisioned`; different values for an existing
 subdomain are refused, naming each difference. Exit codes: 0 provisioned (or already), 4 rejected
 (nothing written), 1 failed.
@@ -462,18 +465,25 @@ pub enum ImportCommand {
 }
 
 const IMPORT_AFTER_HELP: &str = "\
-Columns (header names match case-insensitively; a UTF-8 BOM and CRLF are accepted):
-  users        email,first_name,last_name,role     role: admin, curriculum_lead, teacher,
-                                                   student or guardian
-  courses      course_code,course_name,section_code,section_name[,academic_year]
+Columns: the platform's (DataImportService), or k12ctl's with codes where the database's sections
+have codes; the header tells which. Names match case-insensitively; a UTF-8 BOM and CRLF are
+accepted; [optional].
+  users        email[,first_name,last_name,role]   role: admin, curriculum_lead, teacher,
+                                                   student or guardian (blank: student)
+  courses      name[,description,section_name,academic_year]
+               or course_code,course_name,section_code,section_name[,academic_year]
                                                    academic_year: a year's name, e.g. 2026-2027
-                                                   (default: the tenant's current year)
-  enrollments  email,section_code,role             role: teacher or student
+                                                   (default: the latest-starting year)
+  enrollments  email,section_name[,role]  or  email,section_code,role
+                                                   role: teacher or student
 
-Every row is checked first (required fields, email syntax, roles, duplicates in the file, users
-and sections that must exist). Any problem: each is reported with its line and column, nothing
-is written, exit 4. Otherwise one transaction writes everything, counter caches included.
-Re-importing a file changes nothing; changed names update; a user's new role is added.
+New sections go under the earliest term of their academic year (a \"Default Term\" is created
+when it has none). Every row is checked first (required fields, email syntax, roles, duplicates
+in the file, users and sections that must exist, section names that are ambiguous). Any problem:
+each is reported with its line and column, nothing is written, exit 4. Otherwise one transaction
+writes everything, counter caches included. Re-importing a file changes nothing; changed names
+update; a user's new role is added. A database that cannot hold a file (a NOT NULL column
+without a default, no section codes for a codes file) is refused before any write, naming it.
 Exit 5: another import into the same tenant is running.";
 
 #[derive(Debug, Args)]

@@ -128,6 +128,12 @@ async fn plan<'a>(
     zones.sort();
     zones.dedup();
     let unknown = db::unknown_timezones(client, &zones).await?;
+    // A district an entry of this run creates exists for the entries after it.
+    let created: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.create_district.is_some())
+        .filter_map(|s| s.district.as_deref())
+        .collect();
     let mut plan = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let entry = if from_file {
@@ -155,7 +161,7 @@ async fn plan<'a>(
         }
         let status = match db::find(client, catalog, &spec.subdomain).await? {
             None => {
-                let found = new_tenant_problems(client, catalog, spec).await?;
+                let found = new_tenant_problems(client, catalog, spec, &created).await?;
                 if found.is_empty() {
                     Ok(None)
                 } else {
@@ -190,12 +196,15 @@ async fn new_tenant_problems(
     client: &tokio_postgres::Client,
     catalog: &Catalog,
     spec: &SchoolSpec,
+    created_in_run: &[&str],
 ) -> Result<Vec<(&'static str, String)>> {
     let mut found = Vec::new();
     if let Some(slug) = &spec.district {
         match db::Districts::of(catalog) {
             db::Districts::Table => {
-                if db::district_id(client, slug).await?.is_none() && spec.create_district.is_none()
+                if spec.create_district.is_none()
+                    && !created_in_run.contains(&slug.as_str())
+                    && db::district_id(client, slug).await?.is_none()
                 {
                     found.push((
                         "district",

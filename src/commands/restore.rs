@@ -144,10 +144,12 @@ async fn find_source(ctx: &Context, args: &RestoreArgs) -> Result<(Box<dyn Objec
         }
     };
     let location = store.location(&key);
-    let info = store
-        .head(&key)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("object {location} does not exist{hint}"))?;
+    let Some(info) = store.head(&key).await? else {
+        // S3 answers a HEAD in a missing bucket with a bare 404: listing
+        // tells a missing bucket (or no access) from a missing key.
+        store.check_access().await?;
+        return Err(anyhow::anyhow!("object {location} does not exist{hint}"));
+    };
     let source = Source {
         label: format!("object {location}"),
         key,

@@ -179,6 +179,8 @@ fn onboard(server: &PgServer, db: &TestDb, counter_dropped: bool) {
         );
     }
 
+    crate::provision::assert_counters_exact(db);
+
     let status = run(k12(server, db).args(["provision", "status", "maple", "--output", "json"]));
     assert_code(&status, 0);
     let status = json(&status);

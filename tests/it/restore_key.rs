@@ -182,7 +182,11 @@ fn missing_objects_and_malformed_urls_are_clear_errors() {
     let bucket = unique("k12ctl-missing").replace('_', "-");
     let (out, _) = attempt(&format!("s3://{bucket}/x.dump"));
     assert_code(&out, 1);
-    assert!(stderr(&out).contains(&bucket), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("bucket {bucket} does not exist")),
+        "{}",
+        stderr(&out)
+    );
 
     // Not an object URL: usage (2), before anything is touched.
     for (key, says) in [
