@@ -616,22 +616,24 @@ pub async fn update_tenant_counters(
     catalog: &Catalog,
     tenant_id: i64,
 ) -> Result<()> {
-    let mut sets = Vec::new();
-    for (column, table) in [("schools_count", "schools"), ("courses_count", "courses")] {
-        if catalog.has("tenants", column) {
-            sets.push(format!(
-                "{column} = (SELECT count(*) FROM {table} WHERE tenant_id = $1)"
-            ));
-        }
-    }
-    if sets.is_empty() {
+    let counters: Vec<(&str, String)> =
+        [("schools_count", "schools"), ("courses_count", "courses")]
+            .into_iter()
+            .filter(|(column, _)| catalog.has("tenants", column))
+            .map(|(column, table)| {
+                (
+                    column,
+                    format!("(SELECT count(*) FROM {table} WHERE tenant_id = $1)"),
+                )
+            })
+            .collect();
+    if counters.is_empty() {
         return Ok(());
     }
+    let sets: Vec<String> = counters.iter().map(|(c, n)| format!("{c} = {n}")).collect();
+    let columns: Vec<&str> = counters.iter().map(|(c, _)| *c).collect();
+    let counts: Vec<&str> = counters.iter().map(|(_, n)| n.as_str()).collect();
     // Only a real change writes the row.
-    let (columns, counts): (Vec<&str>, Vec<&str>) = sets
-        .iter()
-        .map(|s| s.split_once(" = ").unwrap_or((s, s)))
-        .unzip();
     tx.execute(
         &format!(
             "UPDATE tenants SET {} WHERE id = $1 AND ({}) IS DISTINCT FROM ({})",

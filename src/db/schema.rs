@@ -123,8 +123,9 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// A catalog from (table, column, not null, filled by the server): tests.
-    pub fn from_columns(columns: &[(&str, &str, bool, bool)]) -> Self {
+    /// A catalog from (table, column, not null, filled by the server).
+    #[cfg(test)]
+    pub(crate) fn from_columns(columns: &[(&str, &str, bool, bool)]) -> Self {
         let mut catalog = Self::default();
         for (table, column, not_null, filled) in columns {
             catalog
