@@ -1471,7 +1471,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__restore)
-            opts="-y -q -v -h -V --target --backup --latest --key --create --clean --jobs --temp-dir --yes --allow-unverified --force-source --identity --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            opts="-y -q -v -h -V --target --backup --latest --key --create --clean --jobs --temp-dir --yes --allow-unverified --force-source --identity --tenant --merge --overwrite-changed --dry-run --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1498,6 +1498,10 @@ _k12ctl() {
                     return 0
                     ;;
                 --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

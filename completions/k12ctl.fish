@@ -189,6 +189,7 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l key -d 'A back
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l jobs -d 'Restore with N parallel jobs through a temporary file (needs a new database: --create)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l temp-dir -d 'Directory for the temporary file of --jobs [default: $TMPDIR]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l identity -d 'age identity file (AGE-SECRET-KEY-1...) to decrypt an encrypted backup [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]' -r -F
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l tenant -d 'Restore one school\'s rows only: the tenant with this subdomain, with --merge (into a live database) or --create (extract into a new one)' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l config -d 'YAML configuration file [default: ./k12ctl.yaml, then $XDG_CONFIG_HOME/k12ctl/config.yaml]' -r -F
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l database-url -d 'PostgreSQL connection URL; prefer the environment variable, which stays out of the process list' -r
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l storage -d 'Backup storage: s3://bucket/prefix or file:///directory' -r
@@ -198,11 +199,14 @@ complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l color -d 'When
 always\t''
 never\t''"
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l latest -d 'Restore the newest completed or verified backup'
-complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l create -d 'Create the target database when it does not exist'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l create -d 'Create the target database when it does not exist (with --tenant: extract the tenant into a new database holding the whole schema and only its rows)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l clean -d 'Replace the contents of a target that holds tables (in one transaction)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l allow-unverified -d 'Also allow backups whose verification failed'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l force-source -d 'Allow restoring into the very database the backup was taken from'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l merge -d 'With --tenant: re-insert the tenant\'s rows that are in the backup and missing now, with their ids, in one transaction; rows that exist are never touched'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l overwrite-changed -d 'With --merge: also replace the tenant\'s rows that differ from the backup (listed in the confirmation first)'
+complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l dry-run -d 'With --tenant: show the plan per table (rows to re-insert, differing, new since the backup) and any conflict; write nothing'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l notify -d 'Post failures to the Slack webhook (SLACK_ALERT_WEBHOOK_URL)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -l no-progress -d 'Never draw progress bars (a log line every 10 s is written instead)'
 complete -c k12ctl -n "__fish_k12ctl_using_subcommand restore" -s q -l quiet -d 'Only print errors and results'

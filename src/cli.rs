@@ -36,6 +36,7 @@ Exit codes:
 
 Environment:
   DATABASE_URL                  PostgreSQL URL (sslmode and sslrootcert honoured)
+  K12CTL_CONNECT_TIMEOUT        seconds allowed to connect to PostgreSQL, TLS included (default 30)
   K12CTL_STORAGE                s3://bucket/prefix or file:///dir
   BACKUP_S3_BUCKET              used as s3://BUCKET when K12CTL_STORAGE is unset
   BACKUP_S3_REGION              S3 region (also AWS_REGION; default us-east-1)
@@ -322,8 +323,19 @@ pub struct BackupVerifyArgs {
     pub scratch_url: Option<Secret<String>>,
 }
 
+const RESTORE_AFTER_HELP: &str = "\
+One school: --tenant SUBDOMAIN restores the backup into a scratch database (always dropped) and
+takes that tenant's rows: those of tables with tenant_id, and of tables that hang on them through
+foreign keys; global tables (districts, schema_migrations, ...) are left alone. --merge puts the
+rows missing now back into --target, the backup's own database included, by primary key, parents
+first, ids as they were, counter caches recomputed, in one transaction; a row that cannot go back
+(a unique key now taken, a parent gone) stops it with the list of conflicts, nothing written (exit
+4). --create extracts the tenant into a new database: the whole schema, its rows and the global
+rows they reference. Both ask for the subdomain to be typed (--yes off a terminal).";
+
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["backup", "latest", "key"])))]
+#[command(after_help = RESTORE_AFTER_HELP)]
 pub struct RestoreArgs {
     /// Database to restore into, on the server of DATABASE_URL
     #[arg(long, value_name = "DB")]
@@ -343,7 +355,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "KEY|URL")]
     pub key: Option<String>,
 
-    /// Create the target database when it does not exist
+    /// Create the target database when it does not exist (with --tenant: extract the tenant
+    /// into a new database holding the whole schema and only its rows)
     #[arg(long)]
     pub create: bool,
 
@@ -375,6 +388,26 @@ pub struct RestoreArgs {
     /// [env: K12CTL_IDENTITY_FILE, config: backup.identity_file]
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+
+    /// Restore one school's rows only: the tenant with this subdomain, with --merge (into a
+    /// live database) or --create (extract into a new one)
+    #[arg(long, value_name = "SUBDOMAIN", conflicts_with_all = ["key", "clean", "jobs"])]
+    pub tenant: Option<String>,
+
+    /// With --tenant: re-insert the tenant's rows that are in the backup and missing now, with
+    /// their ids, in one transaction; rows that exist are never touched
+    #[arg(long, requires = "tenant", conflicts_with = "create")]
+    pub merge: bool,
+
+    /// With --merge: also replace the tenant's rows that differ from the backup (listed in the
+    /// confirmation first)
+    #[arg(long, requires = "merge")]
+    pub overwrite_changed: bool,
+
+    /// With --tenant: show the plan per table (rows to re-insert, differing, new since the
+    /// backup) and any conflict; write nothing
+    #[arg(long, requires = "tenant")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
 use crate::notify::NotifySettings;
 use crate::onboarding::defaults::{self, AiPolicy, ProvisionFile};
-use crate::secret::{redact_url, Secret};
+use crate::secret::{redact_http_url, redact_path, redact_url, Secret};
 
 /// Where a resolved value came from (shown by `config show`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,6 +69,8 @@ pub fn load_dotenv() -> Result<DotEnv> {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    /// Bound on connecting to PostgreSQL (TCP, TLS, authentication), seconds.
+    pub connect_timeout_seconds: Option<u64>,
     pub storage: Option<String>,
     pub redis_url: Option<String>,
     pub ai_gateway_url: Option<String>,
@@ -137,6 +140,8 @@ pub enum ChecksumMode {
 pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub database_url: Option<Secret<String>>,
+    /// Bound on connecting to PostgreSQL, unless the URL has `connect_timeout`.
+    pub connect_timeout: Duration,
     pub storage: Option<StorageSettings>,
     /// Redis of Sidekiq (`health`); unset: those checks are skipped.
     pub redis_url: Option<Secret<String>>,
@@ -363,6 +368,8 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         file.database_url.map(Secret::new),
     );
 
+    let connect_timeout = resolve_connect_timeout(&mut r, file.connect_timeout_seconds)?;
+
     let storage_url = r.flag_or_env("storage", global.storage.clone(), "K12CTL_STORAGE", |v| {
         Some(v.to_owned())
     });
@@ -477,6 +484,7 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
     Ok(Settings {
         config_file,
         database_url,
+        connect_timeout,
         storage,
         redis_url,
         ai_gateway_url,
@@ -500,6 +508,30 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         notify: resolve_notify(&mut r, global.notify, file.notify)?,
         sources: r.sources,
     })
+}
+
+/// `K12CTL_CONNECT_TIMEOUT` > `connect_timeout_seconds` > 30 s. A
+/// `connect_timeout` in the database URL still wins, as in libpq.
+fn resolve_connect_timeout(r: &mut Resolver<'_>, file: Option<u64>) -> Result<Duration> {
+    let key = "connect_timeout";
+    let secs = r
+        .first_env(key, &["K12CTL_CONNECT_TIMEOUT"])
+        .map(|v| {
+            v.parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                exit::usage(format!(
+                    "K12CTL_CONNECT_TIMEOUT must be a number of seconds above 0, not {v:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let secs = r.or_file(key, secs, file);
+    if secs == Some(0) {
+        return Err(exit::usage(
+            "connect_timeout_seconds must be above 0: k12ctl never waits forever for a server",
+        ));
+    }
+    let default = crate::db::DEFAULT_CONNECT_TIMEOUT;
+    Ok(r.or_default(key, secs.map(Duration::from_secs), default))
 }
 
 fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
@@ -613,6 +645,10 @@ impl Settings {
                 "database_url",
                 self.database_url.as_ref().map(|u| redact_url(u.expose())),
             ),
+            (
+                "connect_timeout",
+                Some(humantime::format_duration(self.connect_timeout).to_string()),
+            ),
             ("storage", self.storage.as_ref().map(|s| redact_url(&s.url))),
             (
                 "redis_url",
@@ -620,7 +656,7 @@ impl Settings {
             ),
             (
                 "ai_gateway_url",
-                self.ai_gateway_url.as_deref().map(redact_url),
+                self.ai_gateway_url.as_deref().map(redact_http_url),
             ),
             ("s3.endpoint", s3.and_then(|s| s.endpoint.clone())),
             ("s3.region", s3.map(|s| s.region.clone())),
@@ -715,14 +751,6 @@ impl Settings {
                 })
                 .collect(),
         }
-    }
-}
-
-/// Ping URLs carry their token in the path: show the host only.
-fn redact_path(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!("{}://{}/***", u.scheme(), u.host_str().unwrap_or("?")),
-        Err(_) => "<unparseable URL>".to_owned(),
     }
 }
 

@@ -64,7 +64,9 @@ fn invoked_health() -> bool {
 fn init_logging(global: &GlobalArgs) {
     let default = match (global.quiet, global.verbose) {
         (true, _) => "error",
-        (false, 0) => "k12ctl=info,warn",
+        // The AWS SDK warns with a screen of internals for each credential
+        // source that failed; the error names what is missing in one line.
+        (false, 0) => "k12ctl=info,warn,aws_config=error",
         (false, 1) => "k12ctl=debug,warn",
         (false, _) => "debug",
     };

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::secret::{redact_url, Secret};
+use crate::secret::{redact_path, Secret};
 
 /// `notify:` in the config file.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -129,7 +129,8 @@ impl Notifier {
             return;
         };
         let url = format!("{}{suffix}", base.expose().trim_end_matches('/'));
-        let what = format!("the ping {}", redact_url(&url));
+        // The path is the check's token: anyone who has it can ping.
+        let what = format!("the ping {}{suffix}", redact_path(&url));
         deliver(client.post(url).body(body), &what).await;
     }
 }

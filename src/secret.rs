@@ -1,5 +1,7 @@
-//! `Secret<T>` keeps passwords and tokens out of logs, errors and panics, and
-//! `redact_url` shows a connection string with its password removed.
+//! `Secret<T>` keeps passwords and tokens out of logs, errors and panics;
+//! `redact_url` shows a connection string with its password removed, and
+//! `redact_http_url` and `redact_path` do the same for service URLs whose
+//! user name or path is the credential.
 
 use std::fmt;
 
@@ -41,15 +43,48 @@ pub fn parse_secret(s: &str) -> Result<Secret<String>, std::convert::Infallible>
 /// since it may be a secret itself.
 pub fn redact_url(raw: &str) -> String {
     let Ok(mut url) = url::Url::parse(raw) else {
-        return "<unparseable URL>".to_owned();
+        return UNPARSEABLE.to_owned();
     };
     if url.password().is_some() {
         // set_password only fails for URLs that cannot have a password.
         let _ = url.set_password(Some("***"));
     }
+    redact_query(&mut url);
+    url.to_string()
+}
+
+/// An HTTP service's URL for messages (the AI gateway): as `redact_url`,
+/// and the user name too, which for such services is usually a token
+/// (`https://<token>@gateway.example`).
+pub fn redact_http_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return UNPARSEABLE.to_owned();
+    };
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    redact_query(&mut url);
+    url.to_string()
+}
+
+/// A URL whose path is the secret (healthchecks-style ping URLs carry
+/// their token there): the scheme and host only.
+pub fn redact_path(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => format!("{}://{}/***", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => UNPARSEABLE.to_owned(),
+    }
+}
+
+const UNPARSEABLE: &str = "<unparseable URL>";
+
+fn redact_query(url: &mut url::Url) {
     let sensitive = |k: &str| {
         let k = k.to_ascii_lowercase();
-        ["password", "secret", "token", "key", "sig"]
+        ["password", "secret", "token", "key", "sig", "auth"]
             .iter()
             .any(|s| k.contains(s))
     };
@@ -67,7 +102,6 @@ pub fn redact_url(raw: &str) -> String {
             .collect();
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
-    url.to_string()
 }
 
 #[cfg(test)]
@@ -89,5 +123,20 @@ mod tests {
         assert!(r.contains("k12:***@db.example:5432/k12"), "{r}");
         assert!(r.contains("sslmode=require"), "{r}");
         assert_eq!(redact_url("not a url hunter2"), "<unparseable URL>");
+    }
+
+    #[test]
+    fn service_urls_lose_user_names_tokens_and_paths() {
+        let r = redact_http_url("https://tok3n:pw@gw.example/base?api_key=k3y&region=eu");
+        assert!(
+            !r.contains("tok3n") && !r.contains("pw@") && !r.contains("k3y"),
+            "{r}"
+        );
+        assert!(
+            r.contains("gw.example/base") && r.contains("region=eu"),
+            "{r}"
+        );
+        let p = redact_path("https://hc-ping.com/5f8a7b2c-token");
+        assert_eq!(p, "https://hc-ping.com/***");
     }
 }

@@ -87,7 +87,7 @@ fn gateway_url(raw: &str) -> Result<url::Url> {
         .ok_or_else(|| {
             exit::usage(format!(
                 "AI_GATEWAY_URL {:?} is not an http:// or https:// URL",
-                crate::secret::redact_url(raw)
+                crate::secret::redact_http_url(raw)
             ))
         })
 }

@@ -11,6 +11,8 @@ pub mod packaging;
 pub mod provision;
 pub mod prune;
 pub mod restore;
+pub mod tenant_report;
+pub mod tenant_restore;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -42,7 +44,10 @@ pub struct Context {
 
 impl Context {
     pub fn conn(&self) -> Result<ConnInfo> {
-        ConnInfo::parse(self.settings.require_database_url()?)
+        ConnInfo::parse_with(
+            self.settings.require_database_url()?,
+            self.settings.connect_timeout,
+        )
     }
 
     pub async fn store(&self) -> Result<Box<dyn ObjectStore>> {
@@ -117,6 +122,18 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
                 &args.prometheus_file,
             );
             job.run(ctx, prune::run(ctx, args)).await
+        }
+        Command::Restore(args) if args.tenant.is_some() => {
+            let about = format!(
+                "tenant {} into target {}",
+                args.tenant.as_deref().unwrap_or_default(),
+                args.target
+            );
+            let job = Job::new("restore", about, false, &None);
+            job.run(ctx, async {
+                tenant_restore::run(ctx, args).await.map(|()| Vec::new())
+            })
+            .await
         }
         Command::Restore(args) => {
             let job = Job::new("restore", format!("target {}", args.target), false, &None);

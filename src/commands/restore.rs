@@ -28,12 +28,12 @@ use crate::storage::{self, ObjectStore, ObjectUrl};
 
 /// What is being restored: a cataloged backup, or an object without manifest
 /// (the platform's old backups) by key or URL.
-struct Source {
-    label: String,
-    key: String,
-    manifest: Option<BackupManifest>,
-    size: Option<u64>,
-    taken: Option<DateTime<Utc>>,
+pub(super) struct Source {
+    pub(super) label: String,
+    pub(super) key: String,
+    pub(super) manifest: Option<BackupManifest>,
+    pub(super) size: Option<u64>,
+    pub(super) taken: Option<DateTime<Utc>>,
 }
 
 pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
@@ -113,7 +113,10 @@ pub async fn run(ctx: &Context, args: RestoreArgs) -> Result<()> {
 
 /// The store and the backup in it: `--key` (relative to the configured
 /// storage, or a full `s3://` / `file://` URL), else the catalog.
-async fn find_source(ctx: &Context, args: &RestoreArgs) -> Result<(Box<dyn ObjectStore>, Source)> {
+pub(super) async fn find_source(
+    ctx: &Context,
+    args: &RestoreArgs,
+) -> Result<(Box<dyn ObjectStore>, Source)> {
     let Some(key) = &args.key else {
         let store = ctx.store().await?;
         let id = args.backup.as_deref().unwrap_or("latest");
@@ -160,7 +163,7 @@ async fn find_source(ctx: &Context, args: &RestoreArgs) -> Result<(Box<dyn Objec
     Ok((store, source))
 }
 
-fn check_status(source: &Source, allow_unverified: bool) -> Result<()> {
+pub(super) fn check_status(source: &Source, allow_unverified: bool) -> Result<()> {
     let Some(m) = &source.manifest else {
         return Ok(());
     };
@@ -263,7 +266,27 @@ async fn confirm(
         target.dbname,
         target.server()
     );
-    if args.yes {
+    confirm_by_typing(
+        ctx,
+        args.yes,
+        &summary,
+        "the target database name",
+        &target.dbname,
+    )
+    .await
+}
+
+/// Show `summary` and have the operator type `expected` (`what` names it).
+/// `--yes` skips the prompt (the summary is logged); off a terminal without
+/// it, and on a wrong answer, the restore is refused (exit 3).
+pub(super) async fn confirm_by_typing(
+    ctx: &Context,
+    yes: bool,
+    summary: &str,
+    what: &str,
+    expected: &str,
+) -> Result<()> {
+    if yes {
         tracing::info!("{}", summary.replace('\n', " "));
         return Ok(());
     }
@@ -273,22 +296,20 @@ async fn confirm(
         )));
     }
     eprintln!("{summary}");
-    let expected = target.dbname.clone();
+    let prompt = format!("Type {what} ({expected}) to confirm");
     let typed = tokio::task::spawn_blocking(move || {
         dialoguer::Input::<String>::new()
-            .with_prompt(format!(
-                "Type the target database name ({expected}) to confirm"
-            ))
+            .with_prompt(prompt)
             .allow_empty(true)
             .interact_text()
     })
     .await
     .context("the confirmation prompt failed")?;
     match typed {
-        Ok(t) if t == target.dbname => Ok(()),
-        Ok(_) => Err(exit::refused(
-            "the name typed does not match; nothing was changed",
-        )),
+        Ok(t) if t == expected => Ok(()),
+        Ok(_) => Err(exit::refused(format!(
+            "{what} typed does not match; nothing was changed"
+        ))),
         Err(e) => Err(exit::refused(format!(
             "no confirmation ({e}); nothing was changed"
         ))),
@@ -327,6 +348,7 @@ async fn restore(
         jobs: args.jobs,
         allow_plain_sql: manifest.is_none(),
         temp_dir: args.temp_dir.clone(),
+        skip_post_data: false,
     };
     progress.phase("restoring");
     let loaded = load(

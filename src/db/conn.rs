@@ -1,8 +1,12 @@
 //! Connection parameters parsed from a `postgres://` URL, used both for our
 //! own connections and for the environment of child processes (pg_dump,
 //! pg_restore, psql), so that a password never reaches a command line.
+//!
+//! Both sides must trust the same server: the trusted roots are resolved
+//! here, once, the way libpq resolves `sslrootcert` (`root_certs`), and the
+//! children get the result explicitly rather than resolving it themselves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -22,6 +26,12 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    /// Whether libpq checks the server's certificate in this mode even
+    /// without a root file (`verify-ca`, `verify-full`).
+    pub fn requires_verification(self) -> bool {
+        matches!(self, Self::VerifyCa | Self::VerifyFull)
+    }
+
     fn parse(value: &str) -> Result<Self> {
         Ok(match value {
             "disable" => Self::Disable,
@@ -61,13 +71,54 @@ pub struct ConnInfo {
     pub password: Option<Secret<String>>,
     pub dbname: String,
     pub sslmode: SslMode,
+    /// `sslrootcert` as given in the URL (`system` included); see `root_certs`.
     pub sslrootcert: Option<PathBuf>,
+    /// Bound on connecting: TCP, TLS and authentication together.
     pub connect_timeout: Duration,
 }
 
+/// How long connecting may take unless configured (`K12CTL_CONNECT_TIMEOUT`,
+/// or `connect_timeout` in the URL).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// libpq's floor: a `connect_timeout` of 1 is taken as 2 seconds.
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the roots that authenticate the server come from, resolved as
+/// libpq resolves `sslrootcert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootCerts {
+    /// A PEM file: `sslrootcert`, else `~/.postgresql/root.crt`. libpq
+    /// verifies the server's chain whenever this file exists, whatever the
+    /// sslmode; when it does not, only `verify-ca`/`verify-full` fail.
+    File(PathBuf),
+    /// `sslrootcert=system`: the CA bundle of the system's TLS library
+    /// (`SSL_CERT_FILE`, else the distribution's bundle), if one was found.
+    System(Option<PathBuf>),
+    /// No home directory to find `~/.postgresql/root.crt` in.
+    NoHomeDirectory,
+}
+
+impl RootCerts {
+    /// The file to load, if it exists.
+    pub fn existing_file(&self) -> Option<&Path> {
+        match self {
+            Self::File(p) | Self::System(Some(p)) => Some(p).filter(|p| p.is_file()),
+            _ => None,
+        }
+        .map(PathBuf::as_path)
+    }
+}
+
 impl ConnInfo {
-    /// Parse a `postgres://` or `postgresql://` URL. Errors never echo the URL.
+    /// Parse a `postgres://` or `postgresql://` URL, with the default bound
+    /// on connecting. Errors never echo the URL.
     pub fn parse(raw: &Secret<String>) -> Result<Self> {
+        Self::parse_with(raw, DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// Parse a URL; `connect_timeout` applies unless the URL has its own
+    /// `connect_timeout` (which wins, as in libpq).
+    pub fn parse_with(raw: &Secret<String>, connect_timeout: Duration) -> Result<Self> {
         let url = url::Url::parse(raw.expose()).map_err(|e| {
             exit::usage(format!(
                 "the database URL is not a valid postgres:// URL ({e})"
@@ -91,11 +142,12 @@ impl ConnInfo {
             dbname: decode(url.path().trim_start_matches('/'))?,
             sslmode: SslMode::Prefer,
             sslrootcert: None,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: connect_timeout.max(MIN_CONNECT_TIMEOUT),
         };
+        let mut sslmode = None;
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
-                "sslmode" => info.sslmode = SslMode::parse(&value)?,
+                "sslmode" => sslmode = Some(SslMode::parse(&value)?),
                 "sslrootcert" => info.sslrootcert = Some(PathBuf::from(value.as_ref())),
                 "host" => info.host = value.into_owned(),
                 "port" => {
@@ -109,10 +161,17 @@ impl ConnInfo {
                 "password" => info.password = Some(Secret::new(value.into_owned())),
                 "dbname" => info.dbname = value.into_owned(),
                 "connect_timeout" => {
-                    let secs: u64 = value.parse().map_err(|_| {
-                        exit::usage(format!("connect_timeout {value:?} is not a number"))
-                    })?;
-                    info.connect_timeout = Duration::from_secs(secs.max(1));
+                    let secs = value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| {
+                            exit::usage(format!(
+                                "connect_timeout {value:?} in the database URL is not a number of \
+                             seconds above 0 (k12ctl never waits forever for a server)"
+                            ))
+                        })?;
+                    info.connect_timeout = Duration::from_secs(secs).max(MIN_CONNECT_TIMEOUT);
                 }
                 // Harmless libpq options we do not need to act on.
                 "application_name" | "target_session_attrs" | "options" => {}
@@ -123,6 +182,7 @@ impl ConnInfo {
                 }
             }
         }
+        info.sslmode = ssl_mode_for(sslmode, info.sslrootcert.as_deref())?;
         if info.host.is_empty() {
             info.host = "localhost".to_owned();
         }
@@ -166,6 +226,20 @@ impl ConnInfo {
         )
     }
 
+    /// The roots that authenticate the server, found as libpq finds them:
+    /// `sslrootcert`; `system`; else `~/.postgresql/root.crt`, with the home
+    /// directory taken from `$HOME`, else the password database (libpq 15+).
+    pub fn root_certs(&self) -> RootCerts {
+        match self.sslrootcert.as_deref() {
+            Some(p) if p == Path::new("system") => RootCerts::System(system_ca_bundle()),
+            Some(p) => RootCerts::File(p.to_owned()),
+            None => match std::env::home_dir().filter(|h| !h.as_os_str().is_empty()) {
+                Some(home) => RootCerts::File(home.join(".postgresql").join("root.crt")),
+                None => RootCerts::NoHomeDirectory,
+            },
+        }
+    }
+
     /// Environment for libpq programs. Everything goes through the
     /// environment, nothing through argv: the password stays out of the
     /// process list and hostile names never meet an argument parser.
@@ -185,31 +259,96 @@ impl ConnInfo {
         if let Some(p) = &self.password {
             env.push(("PGPASSWORD", p.expose().clone()));
         }
-        if let Some(c) = &self.sslrootcert {
-            env.push(("PGSSLROOTCERT", c.display().to_string()));
+        // The roots we resolved, explicitly: a child never falls back to a
+        // default of its own, and PostgreSQL 15's tools, which do not know
+        // `sslrootcert=system`, get the same bundle as a file.
+        match self.root_certs() {
+            RootCerts::File(p) | RootCerts::System(Some(p)) => {
+                env.push(("PGSSLROOTCERT", p.display().to_string()))
+            }
+            RootCerts::System(None) => env.push(("PGSSLROOTCERT", "system".to_owned())),
+            RootCerts::NoHomeDirectory => {}
         }
         env
     }
 }
 
-/// libpq variables a child must not inherit from our environment, since
-/// they would override or add to what `child_env` sets.
+/// The sslmode libpq would use: with `sslrootcert=system` the default is
+/// `verify-full` and any weaker mode is refused (PostgreSQL 16's libpq).
+fn ssl_mode_for(given: Option<SslMode>, rootcert: Option<&Path>) -> Result<SslMode> {
+    let system = rootcert == Some(Path::new("system"));
+    match given {
+        None if system => Ok(SslMode::VerifyFull),
+        None => Ok(SslMode::Prefer),
+        Some(mode) if system && mode != SslMode::VerifyFull => Err(exit::usage(format!(
+            "sslmode={} cannot be used with sslrootcert=system: anyone can get a certificate \
+             from a public CA, so only verify-full authenticates the server (libpq refuses it too)",
+            mode.as_str()
+        ))),
+        Some(mode) => Ok(mode),
+    }
+}
+
+/// The CA bundle that OpenSSL, and so libpq's `sslrootcert=system`, loads:
+/// `SSL_CERT_FILE`, else the distribution's bundle.
+fn system_ca_bundle() -> Option<PathBuf> {
+    const BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Alpine
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // RHEL, Fedora
+        "/etc/pki/tls/certs/ca-bundle.crt",   // older RHEL
+        "/etc/ssl/ca-bundle.pem",             // openSUSE
+        "/etc/ssl/cert.pem",                  // Alpine, BSDs
+    ];
+    std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file()))
+}
+
+/// Variables a child must not inherit from our environment: every
+/// connection variable libpq reads (PostgreSQL 17's list). Our own
+/// connections read none of them, so a child gets only what `child_env`
+/// sets: no other server, TLS mode, roots or service file behind our back.
 pub const INHERITED_PG_VARS: &[&str] = &[
     "PGHOST",
     "PGHOSTADDR",
     "PGPORT",
-    "PGUSER",
     "PGDATABASE",
+    "PGUSER",
     "PGPASSWORD",
     "PGPASSFILE",
+    "PGREQUIREAUTH",
+    "PGCHANNELBINDING",
     "PGSERVICE",
     "PGSERVICEFILE",
-    "PGSSLMODE",
-    "PGSSLROOTCERT",
+    "PGSYSCONFDIR",
     "PGOPTIONS",
     "PGAPPNAME",
+    "PGSSLMODE",
+    "PGREQUIRESSL",
+    "PGSSLNEGOTIATION",
+    "PGSSLCOMPRESSION",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLCERTMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLSNI",
+    "PGREQUIREPEER",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGGSSENCMODE",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+    "PGGSSDELEGATION",
     "PGCONNECT_TIMEOUT",
+    "PGCLIENTENCODING",
     "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
+    "PGDATESTYLE",
+    "PGTZ",
+    "PGGEQO",
     "DATABASE_URL",
 ];
 
@@ -297,6 +436,66 @@ mod tests {
         let c = parse("postgres://u:s3cret@h/d");
         let env = c.child_env("k12ctl");
         assert!(env.iter().any(|(k, v)| *k == "PGPASSWORD" && v == "s3cret"));
+    }
+
+    #[test]
+    fn connect_timeouts_are_bounded_and_the_urls_wins() {
+        assert_eq!(
+            parse("postgres://h/d").connect_timeout,
+            DEFAULT_CONNECT_TIMEOUT
+        );
+        let url = Secret::new("postgres://h/d".to_owned());
+        let c = ConnInfo::parse_with(&url, Duration::from_secs(7)).unwrap();
+        assert_eq!(c.connect_timeout, Duration::from_secs(7));
+        let url = Secret::new("postgres://h/d?connect_timeout=1".to_owned());
+        let c = ConnInfo::parse_with(&url, Duration::from_secs(7)).unwrap();
+        assert_eq!(c.connect_timeout, MIN_CONNECT_TIMEOUT, "libpq's floor");
+        assert_eq!(
+            c.child_env("x")
+                .iter()
+                .find(|(k, _)| *k == "PGCONNECT_TIMEOUT")
+                .unwrap()
+                .1,
+            "2"
+        );
+        let forever = Secret::new("postgres://h/d?connect_timeout=0".to_owned());
+        let err = ConnInfo::parse(&forever).unwrap_err();
+        assert_eq!(exit::code_for(&err), exit::ExitCode::Usage);
+    }
+
+    #[test]
+    fn roots_resolve_as_libpq_and_children_get_them_explicitly() {
+        let c = parse("postgres://h/d?sslmode=require&sslrootcert=/etc/k12/ca.pem");
+        assert_eq!(c.root_certs(), RootCerts::File("/etc/k12/ca.pem".into()));
+        let env = c.child_env("x");
+        assert!(env.contains(&("PGSSLROOTCERT", "/etc/k12/ca.pem".to_owned())));
+
+        let system = parse("postgres://h/d?sslrootcert=system");
+        assert_eq!(
+            system.sslmode,
+            SslMode::VerifyFull,
+            "system implies verify-full"
+        );
+        assert!(matches!(system.root_certs(), RootCerts::System(_)));
+        for weaker in ["disable", "prefer", "require", "verify-ca"] {
+            let url = format!("postgres://h/d?sslrootcert=system&sslmode={weaker}");
+            let err = ConnInfo::parse(&Secret::new(url)).unwrap_err();
+            assert_eq!(exit::code_for(&err), exit::ExitCode::Usage, "{weaker}");
+        }
+        assert_eq!(parse("postgres://h/d").sslmode, SslMode::Prefer);
+    }
+
+    #[test]
+    fn children_inherit_no_libpq_variable() {
+        for var in [
+            "PGSSLCERT",
+            "PGSSLCRL",
+            "PGSSLMINPROTOCOLVERSION",
+            "PGGSSENCMODE",
+            "PGSERVICEFILE",
+        ] {
+            assert!(INHERITED_PG_VARS.contains(&var), "{var}");
+        }
     }
 
     #[test]

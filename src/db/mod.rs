@@ -12,28 +12,60 @@ pub mod records;
 pub mod roster;
 pub mod schema;
 pub mod snapshot;
+pub mod tenant;
 mod tls;
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config};
 
-pub use conn::{quote_ident, ConnInfo, SslMode};
+pub use conn::{quote_ident, ConnInfo, RootCerts, SslMode, DEFAULT_CONNECT_TIMEOUT};
 
 const CONNECT_ATTEMPTS: u32 = 3;
 
+/// TCP keepalives on every connection: a server that vanishes (host down,
+/// network cut) while we wait for an answer is noticed within about two
+/// minutes rather than the system's two hours.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 6;
+
+/// The longest any of our statements waits for a lock another session
+/// holds (`lock_timeout`): a migration holding a table, a stuck import. Work
+/// that makes progress (a long count, a COPY) is never cut short. The row
+/// counter of a backup runs beside pg_dump, so this also bounds a dump
+/// stuck behind such a lock: the counter fails and the run is aborted.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10 * 60);
+
 /// Connect, retrying a refused or dropped connection (connecting is
 /// idempotent); authentication and other server errors fail at once.
+///
+/// The whole of it, every attempt with its TCP connect, TLS handshake and
+/// authentication, is bounded by `info.connect_timeout`: a server that
+/// accepts connections and never answers fails the run, it does not hang it.
 pub async fn connect(info: &ConnInfo, application_name: &str) -> Result<Client> {
+    let deadline = tokio::time::Instant::now() + info.connect_timeout;
+    match tokio::time::timeout_at(deadline, connect_retrying(info, application_name)).await {
+        Ok(result) => result,
+        Err(_) => Err(anyhow::anyhow!(
+            "cannot connect to {}: no answer within {} (TCP connect, TLS and authentication); \
+             check the server, or allow longer with K12CTL_CONNECT_TIMEOUT",
+            info.describe(),
+            humantime::format_duration(info.connect_timeout)
+        )),
+    }
+}
+
+async fn connect_retrying(info: &ConnInfo, application_name: &str) -> Result<Client> {
     let config = pg_config(info, application_name);
     let tls = if info.sslmode == SslMode::Disable || info.is_unix_socket() {
         None
     } else {
-        Some(tokio_postgres_rustls::MakeRustlsConnect::new(
-            tls::client_config(info)?,
-        ))
+        let config = tls::client_config(info)
+            .with_context(|| format!("cannot connect to {}", info.describe()))?;
+        Some(tokio_postgres_rustls::MakeRustlsConnect::new(config))
     };
     let mut attempt = 1;
     loop {
@@ -42,7 +74,12 @@ pub async fn connect(info: &ConnInfo, application_name: &str) -> Result<Client> 
             Some(tls) => connect_with(&config, tls.clone()).await,
         };
         match result {
-            Ok(client) => return Ok(client),
+            Ok(client) => {
+                bound_lock_waits(&client).await.map_err(|e| {
+                    anyhow::anyhow!("cannot set up the session: {}", describe_error(&e))
+                })?;
+                return Ok(client);
+            }
             Err(e) if e.as_db_error().is_none() && attempt < CONNECT_ATTEMPTS => {
                 tracing::debug!("connecting to {} failed ({e}), retrying", info.describe());
                 tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
@@ -59,6 +96,14 @@ pub async fn connect(info: &ConnInfo, application_name: &str) -> Result<Client> 
     }
 }
 
+/// `SET lock_timeout` rather than a startup option, which connection
+/// poolers such as PgBouncer reject.
+async fn bound_lock_waits(client: &Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!("SET lock_timeout = {}", LOCK_WAIT.as_millis()))
+        .await
+}
+
 fn pg_config(info: &ConnInfo, application_name: &str) -> Config {
     let mut config = Config::new();
     if info.is_unix_socket() {
@@ -72,6 +117,10 @@ fn pg_config(info: &ConnInfo, application_name: &str) -> Config {
         .dbname(&info.dbname)
         .application_name(application_name)
         .connect_timeout(info.connect_timeout)
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES)
         .ssl_mode(match info.sslmode {
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Allow | SslMode::Prefer => PgSslMode::Prefer,

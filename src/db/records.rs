@@ -52,18 +52,42 @@ pub async fn server_texts(client: &Client, database_size: Option<i64>) -> Result
     Ok((row.get(0), row.get(1)))
 }
 
+/// What the next run writes on the `in_progress` rows of runs that died.
+pub const ABANDONED_MESSAGE: &str =
+    "the run ended without recording a result (killed?); marked failed by the next run";
+
 /// Insert the `in_progress` row of a new run; returns its id.
+///
+/// First, the `in_progress` rows of k12ctl runs that died (SIGKILL, a lost
+/// host) are marked `failed`: the caller holds the backup lock of this
+/// database, so no other k12ctl run of it is alive. k12ctl's rows are those
+/// whose key ends in `.dump.gz`; the platform's own job (`.sql.gz`) may be
+/// running now and is left alone.
 pub async fn insert_in_progress(
     client: &Client,
     backup_type: &str,
     key: &str,
     bucket: &str,
 ) -> Result<i64> {
+    let abandoned = client
+        .execute(
+            "UPDATE public.backup_records SET status = 'failed', error_message = $1, \
+             updated_at = (now() AT TIME ZONE 'UTC') \
+             WHERE status = 'in_progress' AND s3_key LIKE '%.dump.gz'",
+            &[&ABANDONED_MESSAGE],
+        )
+        .await
+        .context("cannot mark abandoned runs in backup_records")?;
+    if abandoned > 0 {
+        tracing::warn!("marked {abandoned} backup_records row(s) of runs that died as failed");
+    }
+    // `id::bigint`: the platform's id is a bigint, an older table's a serial.
     let row = client
         .query_one(
             "INSERT INTO public.backup_records \
                (backup_type, status, s3_key, s3_bucket, created_at, updated_at) \
-             VALUES ($1, 'in_progress', $2, $3, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) RETURNING id",
+             VALUES ($1, 'in_progress', $2, $3, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) \
+             RETURNING id::bigint",
             &[&backup_type, &key, &bucket],
         )
         .await
@@ -81,7 +105,7 @@ pub async fn mark_completed(
     client
         .execute(
             "UPDATE public.backup_records SET status = 'completed', size_bytes = $2, \
-             duration_seconds = $3, metadata = $4, updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1",
+             duration_seconds = $3, metadata = $4, updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1::bigint",
             &[&id, &size, &duration_seconds, metadata],
         )
         .await
@@ -93,7 +117,7 @@ pub async fn mark_failed(client: &Client, id: i64, error: &str) -> Result<()> {
     client
         .execute(
             "UPDATE public.backup_records SET status = 'failed', error_message = $2, \
-             updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1",
+             updated_at = (now() AT TIME ZONE 'UTC') WHERE id = $1::bigint",
             &[&id, &error],
         )
         .await

@@ -21,9 +21,11 @@ use crate::onboarding::roster::{Errors, Format, Kind, Parsed, Rows, MAX_REPORTED
 
 mod sql;
 
+pub use sql::enrollment_counters;
+
 /// First key of the import's transaction-level advisory lock ("k12i"); the
-/// second is the tenant's.
-const LOCK_CLASS: i32 = 0x6b31_3269;
+/// second is the tenant's. A tenant restore takes the same lock.
+pub(crate) const LOCK_CLASS: i32 = 0x6b31_3269;
 
 /// Inserted / updated / unchanged rows of one table.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

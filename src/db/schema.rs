@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result};
 use tokio_postgres::GenericClient;
 
+mod keys;
+pub use keys::{ForeignKey, TypedColumn, UniqueKey};
+
 /// (table, columns) a command cannot do without.
 pub type Needs = &'static [(&'static str, &'static [&'static str])];
 
@@ -86,6 +89,8 @@ pub struct Column {
 pub struct Catalog {
     database: String,
     tables: BTreeMap<String, BTreeMap<String, Column>>,
+    /// Keys and typed columns (`keys.rs`).
+    keys: keys::Keys,
 }
 
 impl Catalog {
@@ -110,6 +115,7 @@ impl Catalog {
                 .context("cannot read the database's name")?
                 .get(0),
             tables: BTreeMap::new(),
+            keys: keys::Keys::read(client).await?,
         };
         for r in rows {
             catalog.tables.entry(r.get(0)).or_default().insert(

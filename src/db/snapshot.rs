@@ -56,7 +56,7 @@ WHERE c.relkind = 'r'
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2";
 
-/// Row count of every table, keyed `schema.table`, in one statement, inside
+/// Row count of every table, keyed by `table_key`, in one statement, inside
 /// whatever transaction `client` is in.
 pub async fn count_rows(client: &Client) -> Result<BTreeMap<String, i64>> {
     let tables: Vec<(String, String)> = client
@@ -86,7 +86,113 @@ pub async fn count_rows(client: &Client) -> Result<BTreeMap<String, i64>> {
     for row in rows {
         let i: i32 = row.get(0);
         let (schema, table) = &tables[i as usize];
-        counts.insert(format!("{schema}.{table}"), row.get::<_, i64>(1));
+        counts.insert(table_key(schema, table), row.get::<_, i64>(1));
     }
     Ok(counts)
+}
+
+/// The key of a table in row counts: `schema.table`, where a name holding a
+/// dot or a double quote is written as a quoted identifier (`"a.b".c`,
+/// `a."b.c"`, `"say ""hi"""`), so that no two tables share a key. Plain
+/// names keep the plain `schema.table` form, which is also how older
+/// manifests wrote every name.
+pub fn table_key(schema: &str, table: &str) -> String {
+    format!("{}.{}", key_part(schema), key_part(table))
+}
+
+fn key_part(name: &str) -> String {
+    if name.contains(['.', '"']) {
+        quote_ident(name)
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Whether a key written by `table_key` has a quoted part (the manifest
+/// format that can say so is version 2).
+pub fn is_quoted_key(key: &str) -> bool {
+    key.contains('"')
+}
+
+/// Schema and table of a key written by `table_key`.
+pub fn split_table_key(key: &str) -> Option<(String, String)> {
+    let (schema, rest) = take_part(key)?;
+    let rest = rest.strip_prefix('.')?;
+    match take_part(rest)? {
+        (table, "") => Some((schema, table)),
+        _ => None,
+    }
+}
+
+/// One part of a key: a quoted identifier, or plain text up to the next dot.
+fn take_part(s: &str) -> Option<(String, &str)> {
+    let Some(mut rest) = s.strip_prefix('"') else {
+        let end = s.find('.').unwrap_or(s.len());
+        let name = &s[..end];
+        return (!name.is_empty() && !name.contains('"')).then(|| (name.to_owned(), &s[end..]));
+    };
+    let mut name = String::new();
+    loop {
+        let end = rest.find('"')?;
+        name.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix('"') {
+            Some(after) => {
+                name.push('"');
+                rest = after;
+            }
+            None => return Some((name, rest)),
+        }
+    }
+}
+
+/// The key of a table as manifests before format 2 wrote it (plain
+/// `schema.table` whatever the names, so `a.b.c` could be either table),
+/// read the likelier way: schema names rarely hold a dot, table names
+/// sometimes do.
+pub fn table_key_from_legacy(key: &str) -> String {
+    match key.split_once('.') {
+        Some((schema, table)) => table_key(schema, table),
+        None => key.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_dots_never_share_a_key() {
+        assert_eq!(table_key("public", "users"), "public.users");
+        assert_eq!(table_key("a.b", "c"), r#""a.b".c"#);
+        assert_eq!(table_key("a", "b.c"), r#"a."b.c""#);
+        assert_eq!(table_key("we\"ird", "x y"), r#""we""ird".x y"#);
+        for (schema, table) in [
+            ("public", "users"),
+            ("a.b", "c"),
+            ("a", "b.c"),
+            ("a.", ".b"),
+            ("\"", "\"\"."),
+            ("ünï côdé", "tab le"),
+        ] {
+            let key = table_key(schema, table);
+            assert_eq!(
+                split_table_key(&key),
+                Some((schema.to_owned(), table.to_owned())),
+                "{key}"
+            );
+        }
+        assert_eq!(split_table_key("nodot"), None);
+        assert_eq!(split_table_key(r#""open.x"#), None);
+    }
+
+    #[test]
+    fn legacy_keys_read_as_schema_then_table() {
+        assert_eq!(table_key_from_legacy("public.users"), "public.users");
+        assert_eq!(table_key_from_legacy("a.b.c"), r#"a."b.c""#);
+        assert_eq!(
+            table_key_from_legacy("public.we\"ird"),
+            r#"public."we""ird""#
+        );
+    }
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::thresholds::Metric;
 use super::{backups, sidekiq, CheckName, Finding, HealthPlan};
 use crate::db;
-use crate::secret::redact_url;
+use crate::secret::{redact_http_url, redact_url};
 use crate::storage;
 
 /// Run one check.
@@ -158,9 +158,15 @@ async fn storage_access(settings: &crate::config::StorageSettings) -> Result<Fin
 }
 
 /// `GET {AI_GATEWAY_URL}/v1/health`: 2xx with `{"status": "ok"}` is healthy,
-/// `degraded` a warning, anything else critical.
+/// `degraded` a warning, anything else critical. The URL may carry a
+/// credential (user name, password, a token in the query): messages show
+/// it redacted, and reqwest's errors, which quote the URL, lose it.
 async fn ai_gateway(base: &url::Url, limit: Duration) -> Result<Finding> {
-    let url = format!("{}/v1/health", base.as_str().trim_end_matches('/'));
+    let mut health_url = base.clone();
+    if let Ok(mut path) = health_url.path_segments_mut() {
+        path.pop_if_empty().extend(["v1", "health"]);
+    }
+    let url = redact_http_url(health_url.as_str());
     let client = reqwest::Client::builder()
         .timeout(limit)
         .connect_timeout(limit)
@@ -169,15 +175,17 @@ async fn ai_gateway(base: &url::Url, limit: Duration) -> Result<Finding> {
         .context("cannot set up the HTTP client")?;
     let started = Instant::now();
     let response = client
-        .get(&url)
+        .get(health_url)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("GET {url} failed: {}", chain(&e)))?;
+        .map_err(|e| anyhow::anyhow!("GET {url} failed: {}", chain(&e.without_url())))?;
     let code = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| anyhow::anyhow!("GET {url}: reading the body failed: {}", chain(&e)))?;
+    let body = response.bytes().await.map_err(|e| {
+        anyhow::anyhow!(
+            "GET {url}: reading the body failed: {}",
+            chain(&e.without_url())
+        )
+    })?;
     let latency = started.elapsed();
     let reported = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()

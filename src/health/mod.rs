@@ -5,7 +5,8 @@
 //!
 //! A check measures and says what it found (`Finding`); the thresholds then
 //! turn its metrics into verdicts. Whatever hangs, `run` returns within the
-//! largest time limit plus one second. No clap, no output code here.
+//! largest time limit plus one second, and nothing left behind holds the
+//! process at exit (`detached`). No clap, no output code here.
 
 mod backups;
 mod checks;
@@ -249,19 +250,18 @@ pub async fn run(plan: Arc<HealthPlan>) -> HealthReport {
     let tasks: Vec<_> = plan
         .checks
         .iter()
-        .map(|&name| {
-            let plan = plan.clone();
-            (name, tokio::spawn(async move { timed(name, &plan).await }))
-        })
+        .map(|&name| (name, detached(name, plan.clone())))
         .collect();
     let mut checks = BTreeMap::new();
     let mut metrics = BTreeMap::new();
-    for (name, mut task) in tasks {
-        let (finding, elapsed) = match tokio::time::timeout_at(deadline, &mut task).await {
+    for (name, task) in tasks {
+        let (finding, elapsed) = match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(done)) => done,
-            Ok(Err(e)) => (Finding::critical(format!("the check failed: {e}")), None),
+            Ok(Err(_)) => (
+                Finding::critical("the check stopped without a result"),
+                None,
+            ),
             Err(_) => {
-                task.abort();
                 let limit = plan.settings.timeout_for(name);
                 (Finding::critical(timed_out(limit)), Some(limit))
             }
@@ -290,6 +290,43 @@ pub async fn run(plan: Arc<HealthPlan>) -> HealthReport {
         thresholds: plan.settings.thresholds.clone(),
         platform_keys: plan.checks.len() == CheckName::ALL.len(),
     }
+}
+
+/// One check on a thread and runtime of its own, which nobody waits for.
+///
+/// A probe stuck in a system call (a hung NFS mount under `file://`, a DNS
+/// lookup that never returns) cannot be cancelled: on the main runtime its
+/// blocking thread would hold the process at exit, after the report was
+/// printed, until the call returned. Here the check is abandoned with its
+/// thread, and the process exits on time.
+fn detached(
+    name: CheckName,
+    plan: Arc<HealthPlan>,
+) -> tokio::sync::oneshot::Receiver<(Finding, Option<Duration>)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(format!("health-{name}"))
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let finding = Finding::critical(format!("cannot start the check: {e}"));
+                    let _ = tx.send((finding, None));
+                    return;
+                }
+            };
+            let done = runtime.block_on(timed(name, &plan));
+            let _ = tx.send(done);
+            // Leaves a stuck blocking call behind instead of waiting for it.
+            runtime.shutdown_background();
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the {name} check: {e}");
+    }
+    rx
 }
 
 fn timed_out(limit: Duration) -> String {

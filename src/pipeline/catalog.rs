@@ -8,7 +8,7 @@ use futures_util::{stream, StreamExt};
 
 use super::manifest::{
     backup_id, keys_for_id, parse_id_time, BackupManifest, BackupStatus, BACKUPS_DIR,
-    MANIFEST_FORMAT_VERSION, MANIFEST_SUFFIX,
+    MANIFEST_SUFFIX, NEWEST_FORMAT_VERSION,
 };
 use crate::storage::{ObjectStore, StorageError};
 
@@ -88,16 +88,17 @@ impl<'a> Catalog<'a> {
 
     async fn read(&self, key: &str) -> Result<BackupManifest> {
         let body = self.store.get(key).await?;
-        let manifest: BackupManifest = serde_json::from_slice(&body)
+        let mut manifest: BackupManifest = serde_json::from_slice(&body)
             .with_context(|| format!("{} is not a valid manifest", self.store.location(key)))?;
-        if manifest.format_version > MANIFEST_FORMAT_VERSION {
+        if manifest.format_version > NEWEST_FORMAT_VERSION {
             anyhow::bail!(
                 "{} has manifest format {} but this k12ctl reads up to {}; upgrade k12ctl",
                 self.store.location(key),
                 manifest.format_version,
-                MANIFEST_FORMAT_VERSION
+                NEWEST_FORMAT_VERSION
             );
         }
+        manifest.upgrade_row_count_keys();
         Ok(manifest)
     }
 
@@ -131,9 +132,12 @@ impl<'a> Catalog<'a> {
         })
     }
 
-    /// Write (or replace) a manifest in one request.
+    /// Write (or replace) a manifest in one request, in the oldest format
+    /// that can hold it (`BackupManifest::format_needed`).
     pub async fn save(&self, manifest: &BackupManifest) -> Result<()> {
-        let body = serde_json::to_vec_pretty(manifest).context("cannot encode the manifest")?;
+        let mut stored = manifest.clone();
+        stored.format_version = manifest.format_needed();
+        let body = serde_json::to_vec_pretty(&stored).context("cannot encode the manifest")?;
         self.store
             .put(&manifest.manifest_key(), Bytes::from(body))
             .await

@@ -11,8 +11,19 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::db::snapshot::{is_quoted_key, table_key_from_legacy};
+
 /// Bumped when a field changes meaning; readers accept older versions.
+/// New manifests start at this version; see `format_needed`.
 pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// Format 2: a row-count key quotes a schema or table name that holds a dot
+/// or a double quote (`"a.b".c`, `db::snapshot::table_key`). Format 1 wrote
+/// `schema.table` whatever the names, so two tables could share a key. A
+/// manifest whose names need no quoting reads the same in both and is still
+/// written as 1, so that older k12ctl keep reading it.
+pub const QUOTED_KEYS_FORMAT_VERSION: u32 = 2;
+/// The newest format this k12ctl reads.
+pub const NEWEST_FORMAT_VERSION: u32 = QUOTED_KEYS_FORMAT_VERSION;
 pub const BACKUPS_DIR: &str = "backups/";
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 pub const DATA_SUFFIX: &str = ".dump.gz";
@@ -69,7 +80,8 @@ pub struct BackupManifest {
     /// `gzip` over `pg_dump -Fc -Z0` output.
     pub compression: String,
     pub compression_level: Option<u32>,
-    /// Rows per table (`schema.table`) in the dumped snapshot.
+    /// Rows per table in the dumped snapshot, keyed `schema.table` with
+    /// names quoted where needed (`db::snapshot::table_key`).
     pub table_row_counts: BTreeMap<String, i64>,
     pub database_size: Option<i64>,
     pub tool_version: String,
@@ -114,6 +126,45 @@ pub struct TableCheck {
 impl BackupManifest {
     pub fn manifest_key(&self) -> String {
         manifest_key_for(&self.object_key)
+    }
+
+    /// The format to write this manifest in: the oldest that can say what
+    /// it says.
+    pub fn format_needed(&self) -> u32 {
+        let verified = self.verification.iter().flat_map(|v| v.tables.keys());
+        if self
+            .table_row_counts
+            .keys()
+            .chain(verified)
+            .any(|k| is_quoted_key(k))
+        {
+            QUOTED_KEYS_FORMAT_VERSION
+        } else {
+            MANIFEST_FORMAT_VERSION
+        }
+    }
+
+    /// Read the row-count keys of a manifest older than format 2 as today's
+    /// keys (`db::snapshot::table_key_from_legacy`), counts and verification
+    /// alike, so that it compares with the counts of a restore.
+    pub fn upgrade_row_count_keys(&mut self) {
+        if self.format_version >= QUOTED_KEYS_FORMAT_VERSION {
+            return;
+        }
+        let counts = std::mem::take(&mut self.table_row_counts);
+        self.table_row_counts = counts
+            .into_iter()
+            .map(|(k, n)| (table_key_from_legacy(&k), n))
+            .collect();
+        if let Some(v) = &mut self.verification {
+            let tables = std::mem::take(&mut v.tables);
+            v.tables = tables
+                .into_iter()
+                .map(|(k, c)| (table_key_from_legacy(&k), c))
+                .collect();
+        }
+        // Upgraded: a second call changes nothing.
+        self.format_version = self.format_needed();
     }
 
     /// A minimal manifest for unit tests of catalog logic.
@@ -216,6 +267,43 @@ mod tests {
         assert_eq!(manifest_key_for(&data), manifest);
         assert_eq!(backup_id("full", t, 3), "k12_full_20261122_020000_3");
         assert_eq!(parse_id_time("k12_full_20261122_020000_3"), Some(t));
+    }
+
+    #[test]
+    fn old_manifests_keep_their_keys_and_dotted_names_move_to_format_2() {
+        let mut m = BackupManifest::for_test(Utc::now(), BackupStatus::Verified);
+        m.table_row_counts = BTreeMap::from([("public.users".into(), 3), ("a.b.c".into(), 2)]);
+        m.verification = Some(Verification {
+            verified_at: Utc::now(),
+            passed: true,
+            duration_seconds: 1.0,
+            failed_check: None,
+            error: None,
+            tables: BTreeMap::from([(
+                "a.b.c".into(),
+                TableCheck {
+                    expected: Some(2),
+                    actual: Some(2),
+                },
+            )]),
+        });
+        m.upgrade_row_count_keys();
+        let keys: Vec<&str> = m.table_row_counts.keys().map(String::as_str).collect();
+        assert_eq!(keys, [r#"a."b.c""#, "public.users"]);
+        assert!(m
+            .verification
+            .as_ref()
+            .unwrap()
+            .tables
+            .contains_key(r#"a."b.c""#));
+        assert_eq!(m.format_needed(), QUOTED_KEYS_FORMAT_VERSION);
+
+        let mut plain = BackupManifest::for_test(Utc::now(), BackupStatus::Completed);
+        plain.table_row_counts = BTreeMap::from([("public.users".into(), 3)]);
+        let before = plain.clone();
+        plain.upgrade_row_count_keys();
+        assert_eq!(plain, before);
+        assert_eq!(plain.format_needed(), 1, "older k12ctl still read it");
     }
 
     #[test]

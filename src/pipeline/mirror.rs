@@ -38,6 +38,10 @@ use crate::storage::ObjectStore;
 /// `"schema"."table"` if the platform's own verification job counts it.
 /// `schema_migrations` and `ar_internal_metadata`, which the platform's job
 /// leaves out, are kept: they are in the dump and k12ctl checks them too.
+/// A name holding a dot or a quote is quoted in the manifest's key
+/// (`public."a.b"`) and keeps its quotes here (`"a.b"`): it cannot be taken
+/// for a qualified name (`a.b`), and Rails' `quote_table_name` reads it as
+/// the one table it is.
 pub fn platform_table_name(qualified: &str) -> &str {
     qualified.strip_prefix("public.").unwrap_or(qualified)
 }

@@ -13,6 +13,7 @@ pub mod prune;
 pub mod restore;
 pub mod retention;
 pub mod stored;
+pub mod tenant;
 pub mod verify;
 
 /// Receives byte counts as a pipeline moves data. Implemented by the output

@@ -49,6 +49,9 @@ pub struct LoadOptions {
     pub allow_plain_sql: bool,
     /// Where the temporary file of `--jobs` goes (default: the system's).
     pub temp_dir: Option<std::path::PathBuf>,
+    /// Tables and their rows only (`--section=pre-data --section=data`): no
+    /// indexes, constraints or triggers, for a scratch copy that is only read.
+    pub skip_post_data: bool,
 }
 
 /// What happened. Data problems are reported here; `Err` is for the tool's
@@ -177,6 +180,9 @@ async fn spawn_loader(
             }
             if opts.clean {
                 cmd.arg("--clean").arg("--if-exists");
+            }
+            if opts.skip_post_data {
+                cmd.arg("--section=pre-data").arg("--section=data");
             }
             if let (Some(jobs), Some(file)) = (opts.jobs, file) {
                 cmd.arg(format!("--jobs={jobs}")).arg(file);

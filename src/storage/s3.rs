@@ -97,6 +97,13 @@ impl S3Store {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        if let Some(reason) = missing_credentials(&err) {
+            return anyhow::anyhow!(
+                "no S3 credentials ({reason}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                 or AWS_PROFILE, or run with an instance or container role \
+                 (-v shows what each source of the AWS SDK said)"
+            );
+        }
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err
             .as_service_error()
@@ -138,6 +145,30 @@ impl S3Store {
         };
         anyhow::anyhow!(msg)
     }
+}
+
+/// Whether the SDK failed for want of credentials, and the short reason
+/// (the chain's own message, without the screen of provider internals).
+fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            return Some(match c {
+                CredentialsError::CredentialsNotLoaded(_) => {
+                    "none found in the environment, profile, web identity, container or \
+                     instance metadata"
+                        .to_owned()
+                }
+                CredentialsError::ProviderTimedOut(_) => {
+                    "the credential provider timed out".to_owned()
+                }
+                other => other.to_string(),
+            });
+        }
+        source = e.source();
+    }
+    None
 }
 
 fn to_datetime(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<DateTime<Utc>> {

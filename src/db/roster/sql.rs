@@ -362,28 +362,12 @@ fn enrollments(catalog: &Catalog, format: Format, t: i64) -> Statements {
                WHERE enrollments.role IS DISTINCT FROM EXCLUDED.role"
         ),
     )];
-    // Counter caches: exact counts of the sections and courses touched;
-    // they never bump updated_at (Rails' update_counters).
-    if catalog.has("sections", "enrollments_count") {
-        write.push(
-            "UPDATE sections x SET enrollments_count = n.n \
-             FROM (SELECT s.id, count(e.id) AS n FROM sections s \
-                   LEFT JOIN enrollments e ON e.section_id = s.id \
-                   WHERE s.id IN (SELECT section_id FROM k12ctl_rows) GROUP BY s.id) n \
-             WHERE x.id = n.id AND x.enrollments_count IS DISTINCT FROM n.n"
-                .into(),
-        );
-    }
-    if catalog.has("courses", "enrollments_count") {
-        write.push(
-            "UPDATE courses c SET enrollments_count = n.n \
-             FROM (SELECT s.course_id, count(e.id) AS n FROM sections s \
-                   LEFT JOIN enrollments e ON e.section_id = s.id \
-                   WHERE s.course_id IN (SELECT course_id FROM k12ctl_rows) GROUP BY s.course_id) n \
-             WHERE c.id = n.course_id AND c.enrollments_count IS DISTINCT FROM n.n"
-                .into(),
-        );
-    }
+    // Counter caches: exact counts of the sections and courses touched.
+    write.extend(enrollment_counters(
+        catalog,
+        "SELECT section_id FROM k12ctl_rows",
+        "SELECT course_id FROM k12ctl_rows",
+    ));
     Statements {
         resolve: vec![format!(
             "CREATE TEMP TABLE k12ctl_rows ON COMMIT DROP AS \
@@ -406,4 +390,32 @@ fn enrollments(catalog: &Catalog, format: Format, t: i64) -> Statements {
         )],
         write,
     }
+}
+
+/// The enrollment counter caches, where the database has them:
+/// `sections.enrollments_count` of the sections `section_ids` selects and
+/// `courses.enrollments_count` (enrollments through sections) of the courses
+/// `course_ids` selects, both set to exact counts. They never bump
+/// updated_at (Rails' update_counters), and only a real change writes a row.
+pub fn enrollment_counters(catalog: &Catalog, section_ids: &str, course_ids: &str) -> Vec<String> {
+    let mut write = Vec::new();
+    if catalog.has("sections", "enrollments_count") {
+        write.push(format!(
+            "UPDATE sections x SET enrollments_count = n.n \
+             FROM (SELECT s.id, count(e.id) AS n FROM sections s \
+                   LEFT JOIN enrollments e ON e.section_id = s.id \
+                   WHERE s.id IN ({section_ids}) GROUP BY s.id) n \
+             WHERE x.id = n.id AND x.enrollments_count IS DISTINCT FROM n.n"
+        ));
+    }
+    if catalog.has("courses", "enrollments_count") {
+        write.push(format!(
+            "UPDATE courses c SET enrollments_count = n.n \
+             FROM (SELECT s.course_id, count(e.id) AS n FROM sections s \
+                   LEFT JOIN enrollments e ON e.section_id = s.id \
+                   WHERE s.course_id IN ({course_ids}) GROUP BY s.course_id) n \
+             WHERE c.id = n.course_id AND c.enrollments_count IS DISTINCT FROM n.n"
+        ));
+    }
+    write
 }
