@@ -30,7 +30,11 @@
 #    scripts/check-counters.sql returning no rows.
 # 6. Proves it with k12ctl too: `backup verify --latest`, then `restore --latest` into
 #    k12_demo_copy.
-# 7. Stops the cluster on exit, unless K12CTL_KEEP_DEMO=1 (the next run then reuses it; stop it
+# 7. Restores one school's rows: deletes the course "Algebra I" of larkspur-hs with its sections and
+#    enrollments from k12_demo, shows the plan (`restore --tenant larkspur-hs --merge --dry-run`),
+#    merges them back from the backup, and checks that the same rows came back with the same ids
+#    and counter cache.
+# 8. Stops the cluster on exit, unless K12CTL_KEEP_DEMO=1 (the next run then reuses it; stop it
 #    with K12CTL_TESTENV_DIR=target/demo-env scripts/testenv.sh down).
 #
 # The backup stays in target/demo-backups/. k12ctl runs on its defaults: the caller's K12CTL_*,
@@ -342,6 +346,60 @@ restore_with_k12ctl() {
   k12ctl restore --latest --target "$COPY_DB" --create --yes
 }
 
+# A digest of one course of $ROSTER_TENANT with its sections and enrollments, ids included.
+DELETED_COURSE="Algebra I"
+COURSE_DIGEST=""
+course_digest() {
+  psql_demo -d "$SOURCE_DB" -A -t -v course="$DELETED_COURSE" -v tenant="$ROSTER_TENANT" <<'SQL'
+SELECT md5(coalesce(string_agg(r, E'\n' ORDER BY r), '')) || ' ' || count(*)
+FROM (
+  SELECT format('course %s %s %s', c.id, c.name, c.enrollments_count) AS r
+  FROM courses c JOIN tenants t ON t.id = c.tenant_id
+  WHERE t.slug = :'tenant' AND c.name = :'course'
+  UNION ALL
+  SELECT format('section %s %s %s', s.id, s.course_id, s.name)
+  FROM sections s JOIN courses c ON c.id = s.course_id JOIN tenants t ON t.id = c.tenant_id
+  WHERE t.slug = :'tenant' AND c.name = :'course'
+  UNION ALL
+  SELECT format('enrollment %s %s %s %s', e.id, e.user_id, e.section_id, e.role)
+  FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
+  JOIN tenants t ON t.id = c.tenant_id
+  WHERE t.slug = :'tenant' AND c.name = :'course'
+) rows
+SQL
+}
+
+delete_course() {
+  COURSE_DIGEST=$(course_digest)
+  say "$DELETED_COURSE of $ROSTER_TENANT now: ${COURSE_DIGEST#* } rows (the course, its sections and enrollments)"
+  say "\$ psql -d $SOURCE_DB: DELETE the course's enrollments, sections and the course, in one transaction"
+  psql_demo -d "$SOURCE_DB" -v course="$DELETED_COURSE" -v tenant="$ROSTER_TENANT" <<'SQL'
+BEGIN;
+CREATE TEMP TABLE gone ON COMMIT DROP AS
+  SELECT c.id FROM courses c JOIN tenants t ON t.id = c.tenant_id
+  WHERE t.slug = :'tenant' AND c.name = :'course';
+DELETE FROM enrollments WHERE section_id IN (SELECT id FROM sections WHERE course_id IN (SELECT id FROM gone));
+DELETE FROM sections WHERE course_id IN (SELECT id FROM gone);
+DELETE FROM courses WHERE id IN (SELECT id FROM gone);
+COMMIT;
+SQL
+  local now
+  now=$(course_digest)
+  [[ ${now#* } == 0 ]] || fail "$DELETED_COURSE still has ${now#* } rows after the delete"
+  say "$DELETED_COURSE is gone from $SOURCE_DB; every other school is untouched"
+}
+
+merge_course_back() {
+  # --yes: the demo runs without a terminal to type the subdomain at.
+  k12ctl restore --tenant "$ROSTER_TENANT" --merge --target "$SOURCE_DB" --latest --yes
+  local now
+  now=$(course_digest)
+  if [[ $now != "$COURSE_DIGEST" ]]; then
+    fail "$DELETED_COURSE after the merge differs from before the delete ($now, was $COURSE_DIGEST)"
+  fi
+  say "$DELETED_COURSE is back: the same ${now#* } rows with the same ids and counter cache"
+}
+
 # ---------------------------------------------------------------------------------------
 # the demo
 
@@ -379,3 +437,10 @@ step "Prove it restores: k12ctl backup verify --latest (checksum, scratch restor
   k12ctl backup verify --latest
 step "Restore it with k12ctl into $COPY_DB: k12ctl restore --latest --target $COPY_DB --create" \
   restore_with_k12ctl
+step "A teacher deletes a course: $DELETED_COURSE of $ROSTER_TENANT, with its sections and enrollments" \
+  delete_course
+step "What would come back: k12ctl restore --tenant $ROSTER_TENANT --merge --target $SOURCE_DB --latest --dry-run" \
+  k12ctl restore --tenant "$ROSTER_TENANT" --merge --target "$SOURCE_DB" --latest --dry-run
+step "Bring it back: k12ctl restore --tenant $ROSTER_TENANT --merge --target $SOURCE_DB --latest" \
+  merge_course_back
+step "Check the counter caches of $SOURCE_DB (scripts/check-counters.sql)" check_counters "$SOURCE_DB"
