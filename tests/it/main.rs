@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod counts_and_records;
 mod errors;
+mod garage_cluster;
 mod hangs;
 mod health;
 mod health_output;
