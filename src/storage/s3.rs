@@ -109,7 +109,7 @@ impl S3Store {
             .as_service_error()
             .and_then(|e| e.code())
             .map(str::to_owned);
-        let detail = DisplayErrorContext(&err).to_string();
+        let detail = summary(&err);
         let bucket = &self.bucket;
         let msg = match (&err, code.as_deref(), status) {
             (SdkError::DispatchFailure(_), ..) | (SdkError::TimeoutError(_), ..) => format!(
@@ -144,6 +144,28 @@ impl S3Store {
             _ => format!("S3 {action} failed on bucket {bucket}: {detail}"),
         };
         anyhow::anyhow!(msg)
+    }
+}
+
+/// One line for an SDK error: a service's code, HTTP status and message
+/// (not the SDK's debug dump of the response); otherwise the chain of causes.
+pub(crate) fn summary<E>(err: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(service) => {
+            let status = err
+                .raw_response()
+                .map(|r| format!(" (HTTP {})", r.status().as_u16()))
+                .unwrap_or_default();
+            let code = service.code().unwrap_or("error");
+            match service.message() {
+                Some(message) => format!("{code}{status}: {message}"),
+                None => format!("{code}{status}"),
+            }
+        }
+        None => DisplayErrorContext(err).to_string(),
     }
 }
 
