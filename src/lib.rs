@@ -41,7 +41,7 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 
 /// Resolve settings, run the command, print the error if any; returns the
 /// exit code. `main` only parses, sets up logging and the runtime.
-pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
+pub async fn run(cli: Cli, dotenv: DotEnv) -> ExitCode {
     let Cli { global, command } = cli;
     // `health` speaks the monitoring-plugin convention, errors included.
     let health = matches!(command, Command::Operation(Operation::Health(_)));
@@ -70,11 +70,7 @@ pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
 }
 
 /// Resolve the settings and run an operation with them.
-async fn operate(
-    operation: Operation,
-    global: &cli::GlobalArgs,
-    dotenv: config::DotEnv,
-) -> anyhow::Result<()> {
+async fn operate(operation: Operation, global: &GlobalArgs, dotenv: DotEnv) -> anyhow::Result<()> {
     let interactive = std::io::stderr().is_terminal() && std::io::stdin().is_terminal();
     let settings = config::resolve(global, &dotenv, std::io::stderr().is_terminal())?;
     let interrupt = signals::Interrupt::install()?;
@@ -100,8 +96,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// `error: ...` on stderr; with `--output json`, a JSON object as well, so a
-/// drill can parse why it failed.
+/// `error: ...` on stderr; when results are JSON (`--output json`,
+/// `K12CTL_OUTPUT` or `output: json` in the config file), a JSON object
+/// instead, so a drill can parse why it failed.
 fn report_error(err: &anyhow::Error, code: ExitCode, json: bool) {
     let message = format!("{err:#}");
     if json {
