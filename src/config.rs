@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
 use crate::notify::NotifySettings;
@@ -178,8 +178,6 @@ pub struct OutputSettings {
     pub format: OutputFormat,
     pub progress: bool,
     pub quiet: bool,
-    pub verbose: u8,
-    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone)]
@@ -344,6 +342,19 @@ pub fn read_config_file(path: &Path) -> Result<FileConfig> {
         .map_err(|e| exit::usage(format!("config file {} is invalid: {e}", path.display())))
 }
 
+/// The format of an error message: the one of results, as [`resolve`] would
+/// find it (flag > environment > `.env` > YAML file > human), from the parts
+/// that can still be read when resolving failed or was not needed.
+pub fn output_format_for_errors(global: &GlobalArgs) -> OutputFormat {
+    global
+        .output
+        .or_else(|| {
+            let path = find_config_file(global.config.as_deref()).ok()??;
+            read_config_file(&path).ok()?.output
+        })
+        .unwrap_or(OutputFormat::Human)
+}
+
 /// Resolve everything. Errors here are configuration errors (exit 2).
 pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Result<Settings> {
     let config_file = find_config_file(global.config.as_deref())?;
@@ -494,8 +505,6 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
             format,
             progress: is_terminal && !global.no_progress && !global.quiet,
             quiet: global.quiet,
-            verbose: global.verbose,
-            color: global.color,
         },
         backup: BackupSettings {
             compression_level,

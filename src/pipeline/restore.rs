@@ -68,12 +68,6 @@ pub struct LoadReport {
     pub restored_bytes: u64,
 }
 
-impl LoadReport {
-    pub fn ok(&self) -> bool {
-        self.integrity_error.is_none() && self.restore_error.is_none()
-    }
-}
-
 /// The client tools a load may need.
 pub struct Loaders {
     pub pg_restore: PgTool,

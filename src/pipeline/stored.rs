@@ -35,8 +35,6 @@ pub struct ReadOutcome {
     pub sha256: String,
     /// Why the gzip stream could not be decoded, if it could not.
     pub decode_error: Option<String>,
-    /// Whether the object was gzip (false: passed through as stored).
-    pub gzip: bool,
 }
 
 /// How to treat the object's bytes.
@@ -120,7 +118,6 @@ fn read_blocking<R: Read>(
         progress,
     };
     let mut decode_error = None;
-    let mut gzip = false;
     if decode != Decode::None {
         let buffered = BufReader::with_capacity(CHUNK, &mut hashing);
         let result = match identities {
@@ -133,7 +130,7 @@ fn read_blocking<R: Read>(
             },
         };
         match result {
-            Ok(is_gzip) => gzip = is_gzip,
+            Ok(()) => {}
             Err(e) if e.is::<Cancelled>() => return Err(e),
             Err(e) if hashing.failed => return Err(e.context("reading the stored object failed")),
             Err(e) => decode_error = Some(format!("{e:#}")),
@@ -146,24 +143,18 @@ fn read_blocking<R: Read>(
         size: hashing.count,
         sha256: hex::encode(hashing.hasher.finalize()),
         decode_error,
-        gzip,
     })
 }
 
-/// Decompress (or pass through) into chunks; returns whether it was gzip.
-fn decode_into<R: BufRead>(
-    mut reader: R,
-    decode: Decode,
-    tx: &mpsc::Sender<Bytes>,
-) -> Result<bool> {
+/// Decompress (or pass through) into chunks.
+fn decode_into<R: BufRead>(mut reader: R, decode: Decode, tx: &mpsc::Sender<Bytes>) -> Result<()> {
     let head = reader.fill_buf().context("the backup is not readable")?;
     let gzip = head.starts_with(&GZIP_MAGIC) || (decode == Decode::Gzip && !head.is_empty());
     if gzip {
-        forward(MultiGzDecoder::new(reader), tx)?;
+        forward(MultiGzDecoder::new(reader), tx)
     } else {
-        forward(reader, tx)?;
+        forward(reader, tx)
     }
-    Ok(gzip)
 }
 
 /// Send `reader`'s bytes as chunks until it ends.
@@ -221,7 +212,7 @@ mod tests {
         assert_eq!(out, data);
         assert_eq!(outcome.size, stored.len() as u64);
         assert_eq!(outcome.sha256, hex::encode(Sha256::digest(&stored)));
-        assert!(outcome.decode_error.is_none() && outcome.gzip);
+        assert!(outcome.decode_error.is_none());
     }
 
     #[test]
@@ -251,7 +242,7 @@ mod tests {
     fn sniff_passes_plain_bytes_through() {
         let (out, outcome) = read_all(b"PGDMP raw".to_vec(), Decode::Sniff);
         assert_eq!(out, b"PGDMP raw");
-        assert!(!outcome.gzip);
+        assert!(outcome.decode_error.is_none());
         let (out, _) = read_all(b"not gzip".to_vec(), Decode::Gzip);
         assert!(out.is_empty());
     }

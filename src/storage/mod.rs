@@ -105,12 +105,11 @@ pub trait MultipartUpload: Send {
     async fn abort(self: Box<Self>) -> Result<()>;
 }
 
-/// S3 allows at most 10,000 parts per upload and 5 GiB per part.
-pub const MAX_PARTS: u32 = 10_000;
 /// S3's minimum part size. Memory in flight is a few parts, so the smallest
 /// allowed part keeps memory low and the same for every database below
 /// 40 GB (parts grow only when the estimate needs them to).
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// S3 allows at most 5 GiB per part (and 10,000 parts per upload).
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Chooses part sizes for a stream whose length is not known in advance.
@@ -142,11 +141,6 @@ impl PartSizer {
             8_001..=9_000 => self.base * 2,
             _ => self.base * 4,
         }
-    }
-
-    /// Bytes the full 10,000 parts can hold.
-    pub fn capacity(&self) -> u64 {
-        (1..=MAX_PARTS).map(|n| self.size_of(n)).sum()
     }
 }
 
@@ -274,6 +268,15 @@ mod tests {
 
     const GIB: u64 = 1024 * 1024 * 1024;
     const TIB: u64 = 1024 * GIB;
+    /// S3 allows at most 10,000 parts per upload.
+    const MAX_PARTS: u32 = 10_000;
+
+    impl PartSizer {
+        /// Bytes the full 10,000 parts can hold.
+        fn capacity(&self) -> u64 {
+            (1..=MAX_PARTS).map(|n| self.size_of(n)).sum()
+        }
+    }
 
     #[test]
     fn a_terabyte_fits_in_ten_thousand_parts() {

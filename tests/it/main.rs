@@ -13,7 +13,6 @@ mod hangs;
 mod health;
 mod health_output;
 mod import;
-mod leaks;
 mod platform_backup;
 mod platform_onboarding;
 mod platform_records;
