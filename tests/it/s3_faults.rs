@@ -79,12 +79,8 @@ fn assert_completed_and_restores(
 }
 
 /// Exit 1 with one error line, a `failed` manifest, nothing good listed,
-/// and no data object or upload left once `backup prune` has run.
-#[track_caller]
-fn assert_failed_cleanly(env: &Env, db: &TestDb, prefix: &S3Prefix, out: &std::process::Output) {
-    assert_failed_cleanly_but(env, db, prefix, out, true);
-}
-
+/// no data object left once `backup prune` has run, and (when
+/// `no_upload_left`) no unfinished upload.
 #[track_caller]
 fn assert_failed_cleanly_but(
     env: &Env,
