@@ -111,6 +111,7 @@ pub struct S3File {
     pub server_side_encryption: Option<String>,
     pub checksum: Option<ChecksumMode>,
     pub parts_in_flight: Option<usize>,
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,6 +172,9 @@ pub struct S3Settings {
     pub server_side_encryption: Option<String>,
     pub checksum: ChecksumMode,
     pub parts_in_flight: usize,
+    /// How long an S3 request may go without progress (no answer, no byte
+    /// sent or received) before it is abandoned and retried.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -201,6 +205,9 @@ fn default_compression_threads() -> usize {
         .min(4)
 }
 pub const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
+/// S3 requests that make no progress for this long are retried: far above
+/// any healthy pause, far below "forever".
+pub const DEFAULT_S3_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_REGION: &str = "us-east-1";
 
 impl Settings {
@@ -543,6 +550,28 @@ fn resolve_connect_timeout(r: &mut Resolver<'_>, file: Option<u64>) -> Result<Du
     Ok(r.or_default(key, secs.map(Duration::from_secs), default))
 }
 
+/// `K12CTL_S3_TIMEOUT` > `s3.timeout_seconds` > 60 s.
+fn resolve_s3_timeout(r: &mut Resolver<'_>, file: Option<u64>) -> Result<Duration> {
+    let key = "s3.timeout";
+    let secs = r
+        .first_env(key, &["K12CTL_S3_TIMEOUT"])
+        .map(|v| {
+            v.parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                exit::usage(format!(
+                    "K12CTL_S3_TIMEOUT must be a number of seconds above 0, not {v:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let secs = r.or_file(key, secs, file);
+    if secs == Some(0) {
+        return Err(exit::usage(
+            "s3.timeout_seconds must be above 0: k12ctl never waits forever for S3",
+        ));
+    }
+    Ok(r.or_default(key, secs.map(Duration::from_secs), DEFAULT_S3_TIMEOUT))
+}
+
 fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
     let endpoint = r.first_env(
         "s3.endpoint",
@@ -589,9 +618,11 @@ fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
     if parts_in_flight == 0 {
         return Err(exit::usage("s3.parts_in_flight must be at least 1"));
     }
+    let timeout = resolve_s3_timeout(r, file.timeout_seconds)?;
     Ok(S3Settings {
         endpoint,
         parts_in_flight,
+        timeout,
         region,
         force_path_style,
         server_side_encryption: sse,
@@ -702,6 +733,10 @@ impl Settings {
             (
                 "s3.parts_in_flight",
                 s3.map(|s| s.parts_in_flight.to_string()),
+            ),
+            (
+                "s3.timeout",
+                s3.map(|s| humantime::format_duration(s.timeout).to_string()),
             ),
             (
                 "encrypt_to",

@@ -144,6 +144,19 @@ impl<'a> Catalog<'a> {
             .with_context(|| format!("cannot write the manifest of {}", manifest.id))
     }
 
+    /// Whether `manifest` is stored as given (same status and checksum):
+    /// read back after a write whose answer was lost. `Ok(false)` when it
+    /// is missing or differs.
+    pub async fn is_saved(&self, manifest: &BackupManifest) -> Result<bool> {
+        match self.read(&manifest.manifest_key()).await {
+            Ok(stored) => Ok(stored.id == manifest.id
+                && stored.status == manifest.status
+                && stored.sha256 == manifest.sha256),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A new id for a run started at `started`, with its data and manifest
     /// keys, never reusing the keys of an existing backup.
     pub async fn allocate(
