@@ -207,6 +207,35 @@ impl ObjectStore for LocalStore {
         write_atomically(&self.path(key)?, &body).await
     }
 
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            create_private_dirs(dir).await?;
+        }
+        // Written whole under a temporary name, then hard-linked to the key:
+        // link(2) fails when the name exists, atomically, and readers never
+        // see a half-written object.
+        let tmp = Self::partial_path(&path);
+        let result = async {
+            let mut f = create_private_file(&tmp).await?;
+            f.write_all(&body).await?;
+            f.sync_all().await?;
+            match fs::hard_link(&tmp, &path).await {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        sync_dir(dir).await?;
+                    }
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(anyhow::Error::new(e)),
+            }
+        }
+        .await;
+        let _ = fs::remove_file(&tmp).await;
+        result.with_context(|| format!("cannot create {}", path.display()))
+    }
+
     async fn get(&self, key: &str) -> Result<Bytes> {
         let path = self.path(key)?;
         match fs::read(&path).await {
@@ -375,6 +404,24 @@ mod tests {
             assert_eq!(mode(&path), expected, "{}", path.display());
         }
         pending.abort().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_new_object_is_created_once() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(root.path().to_path_buf());
+        let key = "backups/2026/11/a.running.json";
+        assert!(store
+            .put_new(key, Bytes::from_static(b"first"))
+            .await
+            .unwrap());
+        assert!(!store
+            .put_new(key, Bytes::from_static(b"second"))
+            .await
+            .unwrap());
+        assert_eq!(store.get(key).await.unwrap(), Bytes::from_static(b"first"));
+        assert_eq!(mode(&root.path().join(key)), FILE_MODE);
+        assert_eq!(store.list_pending_uploads().await.unwrap(), Vec::new());
     }
 
     #[tokio::test]
