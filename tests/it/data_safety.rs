@@ -1,5 +1,6 @@
-//! Data safety: concurrent runs never share a backup, and `file://`
-//! backups are private to their owner.
+//! Data safety: concurrent runs never share a backup, prune and verify never
+//! act on a backup another run is changing, and `file://` backups are
+//! private to their owner.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -237,4 +238,187 @@ fn concurrent_backups_into_one_directory_each_keep_their_backup() {
         .filter(|p| p.to_string_lossy().ends_with(".running.json"))
         .collect();
     assert!(markers.is_empty(), "{markers:?}");
+}
+
+/// A psql session holding `LOCK TABLE <table> IN ACCESS EXCLUSIVE MODE`
+/// until dropped (or `release`d): pg_dump waits for it, so a backup stays
+/// running, its upload started and unfinished, for as long as the test wants.
+struct TableLock {
+    child: std::process::Child,
+}
+
+impl TableLock {
+    fn take(db: &TestDb, table: &str) -> Self {
+        use std::io::Write as _;
+        let mut child = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(stdin, "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;").unwrap();
+        stdin.flush().unwrap();
+        let granted = format!(
+            "SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass \
+             AND mode = 'AccessExclusiveLock' AND granted"
+        );
+        wait_for("the table lock", || db.sql(&granted) == "1");
+        Self { child }
+    }
+
+    fn release(mut self) {
+        use std::io::Write as _;
+        let mut stdin = self.child.stdin.take().unwrap();
+        writeln!(stdin, "COMMIT;").unwrap();
+        drop(stdin);
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `ready` until it holds, for at most a minute.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn prune_never_aborts_the_upload_of_a_running_backup() {
+    let env = env();
+    let db = TestDb::seeded(&env, "prune_running");
+    let prefix = S3Prefix::new("prune_running");
+    let storage = prefix.storage_url(&env);
+    let source = db.table_checksums();
+    // pg_dump blocks on the lock after the upload has started.
+    let lock = TableLock::take(&db, "users");
+    let backup = k12ctl_for(&env, &db, &prefix)
+        .args(["--output", "json", "backup", "run"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the backup's multipart upload", || {
+        !s3_pending_uploads(&env, &prefix.prefix).is_empty()
+    });
+
+    // Even told to abort every unfinished upload, whatever its age.
+    let prune = run(k12ctl(&env).args([
+        "--storage",
+        &storage,
+        "--output",
+        "json",
+        "backup",
+        "prune",
+        "--keep-last",
+        "1",
+        "--abort-uploads-older-than",
+        "0s",
+    ]));
+    assert_code(&prune, 0);
+    assert_eq!(json(&prune)["aborted_uploads"], serde_json::json!([]));
+    assert_eq!(s3_pending_uploads(&env, &prefix.prefix).len(), 1);
+
+    lock.release();
+    let out = backup.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    let id = json(&out)["id"].as_str().unwrap().to_owned();
+    let verify = run(k12ctl_for(&env, &db, &prefix).args(["backup", "verify", &id]));
+    assert_code(&verify, 0);
+    assert_eq!(restore_into_new(&env, &db, &storage, &id), source);
+    // Finished: no upload and no marker left.
+    assert!(s3_pending_uploads(&env, &prefix.prefix).is_empty());
+    let keys = s3_keys(&env, &prefix.prefix);
+    assert!(
+        !keys.iter().any(|k| k.ends_with(".running.json")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn verify_refuses_to_record_on_a_backup_pruned_under_it() {
+    use std::io::Write as _;
+    let env = env();
+    let db = TestDb::seeded(&env, "verify_pruned");
+    let dir = tempfile::tempdir().unwrap();
+    let storage = format!("file://{}", dir.path().display());
+    let out = run(k12ctl(&env).env("DATABASE_URL", &db.url).args([
+        "--storage",
+        &storage,
+        "--output",
+        "json",
+        "backup",
+        "run",
+    ]));
+    assert_code(&out, 0);
+    let manifest = json(&out);
+    let id = manifest["id"].as_str().unwrap().to_owned();
+    let data = dir.path().join(manifest["object_key"].as_str().unwrap());
+    let manifest_path = dir
+        .path()
+        .join(data.to_string_lossy().replace(".dump.gz", ".manifest.json"));
+    let bytes = std::fs::read(&data).unwrap();
+    // The data object becomes a FIFO fed by the test: verify reads half of
+    // the backup, prune removes it (data first, then manifest, as it does),
+    // then verify reads the rest and comes to a verdict.
+    std::fs::remove_file(&data).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&data)
+        .status()
+        .unwrap()
+        .success());
+    let verify = k12ctl(&env)
+        .env("DATABASE_URL", &db.url)
+        .args(["--storage", &storage, "backup", "verify", &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO for writing waits for verify to open it for reading.
+    let (opened, feed) = std::sync::mpsc::channel();
+    let fifo = data.clone();
+    std::thread::spawn(move || {
+        let _ = opened.send(std::fs::OpenOptions::new().write(true).open(fifo));
+    });
+    let Ok(feed) = feed.recv_timeout(std::time::Duration::from_secs(120)) else {
+        let mut verify = verify;
+        let _ = verify.kill();
+        let out = verify.wait_with_output().unwrap();
+        panic!("verify never opened the data object: {}", stderr(&out));
+    };
+    let mut feed = feed.unwrap();
+    let half = bytes.len() / 2;
+    feed.write_all(&bytes[..half]).unwrap();
+    std::fs::remove_file(&data).unwrap();
+    std::fs::remove_file(&manifest_path).unwrap();
+    feed.write_all(&bytes[half..]).unwrap();
+    drop(feed);
+
+    let out = verify.wait_with_output().unwrap();
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("backup {id} was removed"))
+            && err.contains("verdict is not recorded"),
+        "{err}"
+    );
+    assert!(!manifest_path.exists(), "no manifest re-created");
+    let list =
+        run(k12ctl(&env).args(["--storage", &storage, "--output", "json", "backup", "list"]));
+    assert_code(&list, 0);
+    assert_eq!(json(&list)["backups"], serde_json::json!([]));
 }
