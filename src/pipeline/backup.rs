@@ -11,6 +11,11 @@
 //! pg_dump's exit status and header are checked before the upload is
 //! completed; any failure or signal aborts the upload and records a `failed`
 //! manifest. The manifest of a good backup is written last.
+//!
+//! The id is claimed before the dump starts (`Catalog::claim`), by creating
+//! the run's marker, which is rewritten while the stream runs and removed at
+//! the end (`running.rs`): `backup prune` leaves the upload of a live run
+//! alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,12 +28,13 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Claim};
 use super::compress::{compress, Sealing};
 use super::encryption;
 use super::manifest::{BackupManifest, BackupStatus, Encryption, MANIFEST_FORMAT_VERSION};
 use super::mirror::Mirror;
 use super::pg_tools::{collect_stderr, last_lines, PgTool};
+use super::running::{self, RunningMarker};
 use super::ProgressSink;
 use crate::db::{self, lock, records, snapshot, ConnInfo, ServerFacts};
 use crate::exit;
@@ -62,8 +68,7 @@ struct Prepared {
     facts: ServerFacts,
     pg_dump: PgTool,
     snapshot_id: String,
-    id: String,
-    data_key: String,
+    claim: Claim,
     started: DateTime<Utc>,
     mirror: Option<Mirror>,
 }
@@ -82,8 +87,44 @@ pub async fn run(req: &BackupRequest<'_>) -> Result<BackupManifest> {
         sig = req.interrupt.wait() => return Err(sig.into()),
     };
     let clock = Instant::now();
-    let result = transfer(req, &prepared).await;
-    let mut manifest = base_manifest(req, &prepared);
+    let result = transfer_with_heartbeat(req, &prepared).await;
+    let outcome = record(req, &prepared, result, clock).await;
+    let marker = &prepared.claim.marker_key;
+    if let Err(e) = req.store.delete(marker).await {
+        tracing::warn!(
+            "cannot remove {}: {e:#} (k12ctl backup prune removes it later)",
+            req.store.location(marker)
+        );
+    }
+    outcome
+}
+
+/// The stream, with the run's marker rewritten until it ends.
+async fn transfer_with_heartbeat(req: &BackupRequest<'_>, p: &Prepared) -> Result<Streamed> {
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let transfer = async {
+        let result = transfer(req, p).await;
+        let _ = stop.send(());
+        result
+    };
+    let beat = running::heartbeat(
+        req.store,
+        &p.claim.marker_key,
+        p.claim.marker.clone(),
+        stopped,
+    );
+    let (result, ()) = tokio::join!(transfer, beat);
+    result
+}
+
+/// Write the manifest of the run: `completed`, or `failed` with the error.
+async fn record(
+    req: &BackupRequest<'_>,
+    prepared: &Prepared,
+    result: Result<Streamed>,
+    clock: Instant,
+) -> Result<BackupManifest> {
+    let mut manifest = base_manifest(req, prepared);
     manifest.finished_at = Utc::now();
     manifest.duration_seconds = clock.elapsed().as_secs_f64();
     match result {
@@ -189,26 +230,33 @@ async fn prepare(req: &BackupRequest<'_>) -> Result<Prepared> {
     let snapshot_id = snapshot::export(&client).await?;
     let has_records = records::table_present(&client).await.unwrap_or(false);
     let started = Utc::now();
-    let (id, data_key, _) = Catalog::new(req.store)
-        .allocate(req.backup_type, started)
+    let marker = RunningMarker {
+        id: String::new(),
+        database: facts.database.clone(),
+        runner: application_name("backup run"),
+        started_at: started,
+        heartbeat_at: started,
+    };
+    let claim = Catalog::new(req.store)
+        .claim(req.backup_type, started, &marker)
         .await?;
     let mirror = if has_records {
-        Mirror::start(req, &data_key).await
+        Mirror::start(req, &claim.data_key).await
     } else {
         None
     };
     tracing::info!(
-        "backing up {} to {} as {id}",
+        "backing up {} to {} as {}",
         req.conn.describe(),
-        req.store.location(&data_key)
+        req.store.location(&claim.data_key),
+        claim.id
     );
     Ok(Prepared {
         client,
         facts,
         pg_dump,
         snapshot_id,
-        id,
-        data_key,
+        claim,
         started,
         mirror,
     })
@@ -226,7 +274,7 @@ pub fn application_name(what: &str) -> String {
 fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
     BackupManifest {
         format_version: MANIFEST_FORMAT_VERSION,
-        id: p.id.clone(),
+        id: p.claim.id.clone(),
         backup_type: req.backup_type.to_owned(),
         status: BackupStatus::Failed,
         database: p.facts.database.clone(),
@@ -236,7 +284,7 @@ fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
         started_at: p.started,
         finished_at: p.started,
         duration_seconds: 0.0,
-        object_key: p.data_key.clone(),
+        object_key: p.claim.data_key.clone(),
         compressed_size: None,
         uncompressed_size: None,
         sha256: None,
@@ -257,7 +305,7 @@ fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
 /// Upload the stream; complete the upload only if everything succeeded,
 /// abort it otherwise (signals included).
 async fn transfer(req: &BackupRequest<'_>, p: &Prepared) -> Result<Streamed> {
-    let mut upload = req.store.create_upload(&p.data_key).await?;
+    let mut upload = req.store.create_upload(&p.claim.data_key).await?;
     let streamed = tokio::select! {
         r = stream(req, p, upload.as_mut()) => r,
         sig = req.interrupt.wait() => Err(sig.into()),
@@ -271,7 +319,7 @@ async fn transfer(req: &BackupRequest<'_>, p: &Prepared) -> Result<Streamed> {
             if let Err(abort) = upload.abort().await {
                 tracing::error!(
                     "cannot abort the upload of {}: {abort:#} (k12ctl backup prune removes it later)",
-                    p.data_key
+                    p.claim.data_key
                 );
             }
             Err(e)

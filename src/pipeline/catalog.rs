@@ -7,9 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt};
 
 use super::manifest::{
-    backup_id, keys_for_id, parse_id_time, BackupManifest, BackupStatus, BACKUPS_DIR,
+    keys_for_id, new_run_tag, parse_id_time, run_id, BackupManifest, BackupStatus, BACKUPS_DIR,
     MANIFEST_SUFFIX, NEWEST_FORMAT_VERSION,
 };
+use super::running::{marker_key_for, RunningMarker};
 use crate::storage::{ObjectStore, StorageError};
 
 /// Manifests fetched at once while listing.
@@ -102,6 +103,15 @@ impl<'a> Catalog<'a> {
         Ok(manifest)
     }
 
+    /// The manifest stored at `key` now, `None` when it is gone.
+    pub async fn reread(&self, key: &str) -> Result<Option<BackupManifest>> {
+        match self.read(key).await {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One manifest by id, or `latest`: the newest completed or verified backup.
     pub async fn load(&self, id: &str) -> Result<BackupManifest> {
         if id == "latest" {
@@ -157,25 +167,72 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    /// A new id for a run started at `started`, with its data and manifest
-    /// keys, never reusing the keys of an existing backup.
-    pub async fn allocate(
+    /// Claim a new id for a run started at `started` by `marker.runner`:
+    /// its keys, with its running marker created (`running.rs`).
+    pub async fn claim(
         &self,
         backup_type: &str,
         started: DateTime<Utc>,
-    ) -> Result<(String, String, String)> {
-        for attempt in 1..=100 {
-            let id = backup_id(backup_type, started, attempt);
-            let (data, manifest) =
+        marker: &RunningMarker,
+    ) -> Result<Claim> {
+        self.claim_with(backup_type, started, marker, &mut new_run_tag)
+            .await
+    }
+
+    /// [`Catalog::claim`] with the tags drawn from `next_tag`.
+    ///
+    /// Unique by construction first: the id ends with a random tag. Then
+    /// claimed atomically: the running marker is created only if its key is
+    /// free (`ObjectStore::put_new`: O_EXCL-like on `file://`, `If-None-Match`
+    /// on S3). A tag whose marker, manifest or data object exists (a store
+    /// that ignores conditional writes, a backup of an older version) is
+    /// skipped for the next one.
+    pub(crate) async fn claim_with(
+        &self,
+        backup_type: &str,
+        started: DateTime<Utc>,
+        marker: &RunningMarker,
+        next_tag: &mut (dyn FnMut() -> String + Send),
+    ) -> Result<Claim> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            let id = run_id(backup_type, started, &next_tag());
+            let (data_key, manifest_key) =
                 keys_for_id(&id).context("internal error: generated an invalid backup id")?;
-            if self.store.head(&manifest).await?.is_none()
-                && self.store.head(&data).await?.is_none()
+            let marker_key = marker_key_for(&data_key);
+            if self.store.head(&manifest_key).await?.is_some()
+                || self.store.head(&data_key).await?.is_some()
             {
-                return Ok((id, data, manifest));
+                continue;
+            }
+            let mut ours = marker.clone();
+            ours.id = id.clone();
+            if self.store.put_new(&marker_key, ours.to_bytes()?).await? {
+                return Ok(Claim {
+                    id,
+                    data_key,
+                    marker_key,
+                    marker: ours,
+                });
             }
         }
-        anyhow::bail!("more than 100 backups started in the same second; refusing to continue")
+        anyhow::bail!(
+            "could not claim a backup id in {} after {CLAIM_ATTEMPTS} tries: every id drawn was \
+             taken, which random ids make all but impossible; check the storage",
+            self.store.describe()
+        )
     }
+}
+
+/// Random tags drawn before a claim gives up.
+const CLAIM_ATTEMPTS: usize = 20;
+
+/// The id of a run and the keys it owns.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub id: String,
+    pub data_key: String,
+    pub marker_key: String,
+    pub marker: RunningMarker,
 }
 
 /// The window of the platform's count of failed runs.
@@ -259,6 +316,70 @@ mod tests {
         assert_eq!(
             s.failed_recently, 1,
             "verification_failed and old runs are not counted"
+        );
+    }
+
+    fn marker(started: DateTime<Utc>) -> RunningMarker {
+        RunningMarker {
+            id: String::new(),
+            database: "k12".into(),
+            runner: "k12ctl backup run (pid 1 on test)".into(),
+            started_at: started,
+            heartbeat_at: started,
+        }
+    }
+
+    /// Tags "aaaaaaaa", "bbbbbbbb", ... in turn.
+    fn tags() -> impl FnMut() -> String + Send {
+        let mut letters = b'a'..=b'z';
+        move || (letters.next().unwrap() as char).to_string().repeat(8)
+    }
+
+    #[tokio::test]
+    async fn a_claim_skips_an_id_another_run_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_path_buf());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        let first = catalog
+            .claim_with("full", started, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(first.id.ends_with("_aaaaaaaa"), "{}", first.id);
+        // A second run drawing the same tags in the same second: the first
+        // id is taken (its marker exists), so it gets the next one.
+        let second = catalog
+            .claim_with("full", started, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(second.id.ends_with("_bbbbbbbb"), "{}", second.id);
+        assert_ne!(first.data_key, second.data_key);
+        let stored: RunningMarker =
+            serde_json::from_slice(&store.get(&first.marker_key).await.unwrap()).unwrap();
+        assert_eq!(stored.id, first.id, "the first run's marker is untouched");
+    }
+
+    #[tokio::test]
+    async fn a_claim_never_reuses_the_keys_of_an_existing_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_path_buf());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        // A finished backup with tag aaaaaaaa (its marker long removed).
+        let taken = run_id("full", started, "aaaaaaaa");
+        let (_, manifest_key) = keys_for_id(&taken).unwrap();
+        store
+            .put(&manifest_key, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        let claim = catalog
+            .claim_with("full", started, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(claim.id.ends_with("_bbbbbbbb"), "{}", claim.id);
+        assert_eq!(
+            store.get(&manifest_key).await.unwrap(),
+            Bytes::from_static(b"{}")
         );
     }
 

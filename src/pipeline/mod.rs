@@ -12,6 +12,7 @@ pub mod pg_tools;
 pub mod prune;
 pub mod restore;
 pub mod retention;
+pub mod running;
 pub mod stored;
 pub mod tenant;
 pub mod verify;

@@ -252,14 +252,68 @@ pub fn compare_counts(
         .collect()
 }
 
+/// Why a verdict was not recorded: the backup changed under the verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerdictRefused {
+    #[error(
+        "backup {id} was removed from {store} while it was being verified (by backup prune?): \
+         its verdict is not recorded and its manifest is not re-created"
+    )]
+    Removed { id: String, store: String },
+    #[error(
+        "backup {id} was replaced in {store} while it was being verified: the verdict was for \
+         the old object and is not recorded (run backup verify {id} again)"
+    )]
+    Replaced { id: String, store: String },
+}
+
+/// Whether the backup is still the one that was verified: its manifest is
+/// there and names the same object and checksum, and its data object is
+/// there with the size the manifest gives. Read just before the verdict is
+/// written, so a prune that removed the backup meanwhile (data object first,
+/// then manifest) is seen rather than undone by re-creating its manifest.
+async fn check_still_there(store: &dyn ObjectStore, verified: &BackupManifest) -> Result<()> {
+    let removed = || VerdictRefused::Removed {
+        id: verified.id.clone(),
+        store: store.describe(),
+    };
+    let now = Catalog::new(store)
+        .reread(&verified.manifest_key())
+        .await
+        .context("cannot re-read the manifest before recording the verdict")?
+        .ok_or_else(removed)?;
+    if now.object_key != verified.object_key || now.sha256 != verified.sha256 {
+        return Err(VerdictRefused::Replaced {
+            id: verified.id.clone(),
+            store: store.describe(),
+        }
+        .into());
+    }
+    match store.head(&verified.object_key).await? {
+        None => Err(removed().into()),
+        Some(info) if verified.compressed_size.is_some_and(|s| s != info.size) => {
+            Err(VerdictRefused::Replaced {
+                id: verified.id.clone(),
+                store: store.describe(),
+            }
+            .into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// Write the verdict into the manifest and, where the source database has a
 /// `backup_records` table, there too. Returns the updated manifest.
+///
+/// Refuses (`VerdictRefused`, exit 1) when the backup was removed or
+/// replaced while it was verified: nothing is written then.
 pub async fn record(
     store: &dyn ObjectStore,
     source: Option<&ConnInfo>,
     manifest: &BackupManifest,
     verification: Verification,
 ) -> Result<BackupManifest> {
+    check_still_there(store, manifest).await?;
     let mut updated = manifest.clone();
     updated.status = if verification.passed {
         BackupStatus::Verified
@@ -279,6 +333,83 @@ pub async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::LocalStore;
+    use bytes::Bytes;
+
+    fn passed() -> Verification {
+        Verification {
+            verified_at: Utc::now(),
+            passed: true,
+            duration_seconds: 1.0,
+            failed_check: None,
+            error: None,
+            tables: BTreeMap::new(),
+        }
+    }
+
+    /// A completed backup in a fresh local store: its manifest and object.
+    async fn stored_backup(store: &LocalStore) -> BackupManifest {
+        let m = BackupManifest::for_test(Utc::now(), BackupStatus::Completed);
+        store
+            .put(&m.object_key, Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        Catalog::new(store).save(&m).await.unwrap();
+        m
+    }
+
+    #[tokio::test]
+    async fn a_verdict_is_recorded_while_the_backup_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_path_buf());
+        let m = stored_backup(&store).await;
+        let updated = record(&store, None, &m, passed()).await.unwrap();
+        assert_eq!(updated.status, BackupStatus::Verified);
+        let stored = Catalog::new(&store)
+            .reread(&m.manifest_key())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, BackupStatus::Verified);
+    }
+
+    #[tokio::test]
+    async fn a_verdict_on_a_pruned_backup_is_refused_and_nothing_is_re_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_path_buf());
+        let m = stored_backup(&store).await;
+        // Prune removed it whole while it was verified.
+        store.delete(&m.object_key).await.unwrap();
+        store.delete(&m.manifest_key()).await.unwrap();
+        let err = record(&store, None, &m, passed()).await.unwrap_err();
+        assert!(matches!(
+            err.downcast_ref::<VerdictRefused>(),
+            Some(VerdictRefused::Removed { .. })
+        ));
+        assert_eq!(crate::exit::code_for(&err), crate::exit::ExitCode::Failure);
+        assert!(store.head(&m.manifest_key()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_verdict_is_refused_when_prune_is_half_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().to_path_buf());
+        let m = stored_backup(&store).await;
+        // Prune removes the data object first, the manifest second.
+        store.delete(&m.object_key).await.unwrap();
+        let err = record(&store, None, &m, passed()).await.unwrap_err();
+        assert!(err.to_string().contains("was removed"), "{err}");
+        let stored = Catalog::new(&store)
+            .reread(&m.manifest_key())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.status,
+            BackupStatus::Completed,
+            "not marked verified"
+        );
+    }
 
     #[test]
     fn counts_are_compared_in_both_directions() {

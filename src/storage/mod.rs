@@ -68,6 +68,12 @@ pub trait ObjectStore: Send + Sync {
     /// Store a small object in one request; readers see all of it or none.
     async fn put(&self, key: &str, body: Bytes) -> Result<()>;
 
+    /// Store a small object only if `key` is free; `false` when it is taken.
+    /// Atomic on `file://` and on S3 stores that honour `If-None-Match: *`
+    /// (AWS S3, MinIO, R2). Stores that ignore the header (Garage 2.5)
+    /// overwrite, so callers must not depend on it alone for uniqueness.
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool>;
+
     /// Read a small object whole. A missing key is `StorageError::NotFound`.
     async fn get(&self, key: &str) -> Result<Bytes>;
 

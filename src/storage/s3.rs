@@ -273,6 +273,34 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool> {
+        let full = self.full_key(key);
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .set_server_side_encryption(self.sse.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            // 412: the key exists. 409: another conditional write of the key
+            // is in progress (AWS); whoever wins, this caller lost.
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 409)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.explain(e, &format!("write {full}"))),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Bytes> {
         let (reader, _) = self.open(key).await?;
         let mut buf = Vec::new();

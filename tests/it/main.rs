@@ -7,6 +7,7 @@ mod backup;
 mod cli;
 mod common;
 mod counts_and_records;
+mod data_safety;
 mod errors;
 mod fault_proxy;
 mod garage_cluster;
