@@ -272,7 +272,14 @@ pub enum VerdictRefused {
 /// there with the size the manifest gives. Read just before the verdict is
 /// written, so a prune that removed the backup meanwhile (data object first,
 /// then manifest) is seen rather than undone by re-creating its manifest.
-async fn check_still_there(store: &dyn ObjectStore, verified: &BackupManifest) -> Result<()> {
+/// A good verdict also needs the object to still have the manifest's size:
+/// one of another size was put there after it was read. A failed verdict
+/// may well be about that size (a truncated object), so it is recorded.
+async fn check_still_there(
+    store: &dyn ObjectStore,
+    verified: &BackupManifest,
+    passed: bool,
+) -> Result<()> {
     let removed = || VerdictRefused::Removed {
         id: verified.id.clone(),
         store: store.describe(),
@@ -291,7 +298,7 @@ async fn check_still_there(store: &dyn ObjectStore, verified: &BackupManifest) -
     }
     match store.head(&verified.object_key).await? {
         None => Err(removed().into()),
-        Some(info) if verified.compressed_size.is_some_and(|s| s != info.size) => {
+        Some(info) if passed && verified.compressed_size.is_some_and(|s| s != info.size) => {
             Err(VerdictRefused::Replaced {
                 id: verified.id.clone(),
                 store: store.describe(),
@@ -313,7 +320,7 @@ pub async fn record(
     manifest: &BackupManifest,
     verification: Verification,
 ) -> Result<BackupManifest> {
-    check_still_there(store, manifest).await?;
+    check_still_there(store, manifest, verification.passed).await?;
     let mut updated = manifest.clone();
     updated.status = if verification.passed {
         BackupStatus::Verified
