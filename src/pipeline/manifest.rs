@@ -117,6 +117,17 @@ pub struct Verification {
     pub error: Option<String>,
     /// Per table: expected (manifest) and actual (restored) counts.
     pub tables: BTreeMap<String, TableCheck>,
+    /// Extensions of the backup the scratch role could not create, left out
+    /// of the restore (every table is still restored and counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_extensions: Vec<SkippedExtension>,
+}
+
+/// An extension left out of a restore, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedExtension {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +330,7 @@ mod tests {
                     actual: Some(2),
                 },
             )]),
+            skipped_extensions: Vec::new(),
         });
         m.upgrade_row_count_keys();
         let keys: Vec<&str> = m.table_row_counts.keys().map(String::as_str).collect();

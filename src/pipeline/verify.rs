@@ -3,10 +3,14 @@
 //! scratch database; compare every table's row count with the manifest; drop
 //! the scratch database whatever happens.
 //!
-//! A problem with the data (checksum, gzip, restore, row counts) is a
-//! verdict, returned as a failed `Verification`. A problem with the tools
-//! (storage unreachable, object missing, no right to create a database) is
-//! an error: the backup was not judged and must not be marked bad.
+//! A problem with the data (checksum, gzip, an archive pg_restore cannot
+//! read, COPY data rejected, row counts) is a verdict, returned as a failed
+//! `Verification`. A problem with the environment (storage unreachable,
+//! object missing, no right to create a database, a restore refused for
+//! privileges, disk, memory, connections, or a scratch server older than the
+//! source: `pg_errors`) is an error: the backup was not judged and must not
+//! be marked bad. Extensions the scratch role cannot create are left out of
+//! the restore and reported; every table is still restored and counted.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,8 +22,9 @@ use chrono::Utc;
 
 use super::backup::application_name;
 use super::catalog::{is_not_found, Catalog};
-use super::manifest::{BackupManifest, BackupStatus, TableCheck, Verification};
+use super::manifest::{BackupManifest, BackupStatus, SkippedExtension, TableCheck, Verification};
 use super::mirror::record_verification;
+use super::pg_errors::{FailureClass, ToolFailure};
 use super::pg_tools::PgTool;
 use super::restore::{load, LoadOptions, Loaders};
 use super::stored::{spawn_reader, Decode, ReadOutcome};
@@ -46,6 +51,23 @@ struct Failure {
     message: String,
 }
 
+/// What a restore into the scratch database found.
+#[derive(Default)]
+struct Judged {
+    failure: Option<Failure>,
+    tables: BTreeMap<String, TableCheck>,
+    skipped_extensions: Vec<SkippedExtension>,
+}
+
+impl Judged {
+    fn failed(check: &'static str, message: String) -> Self {
+        Self {
+            failure: Some(Failure { check, message }),
+            ..Self::default()
+        }
+    }
+}
+
 pub async fn run(req: &VerifyRequest<'_>) -> Result<Verification> {
     let clock = Instant::now();
     let m = req.manifest;
@@ -66,7 +88,7 @@ pub async fn run(req: &VerifyRequest<'_>) -> Result<Verification> {
             e
         }
     })?;
-    let (failure, tables) = match req.scratch_server {
+    let judged = match req.scratch_server {
         None => {
             req.progress.phase("checking size and SHA-256");
             let (_chunks, reader) = spawn_reader(reader, Decode::None, None, req.progress.clone());
@@ -74,17 +96,22 @@ pub async fn run(req: &VerifyRequest<'_>) -> Result<Verification> {
                 r = reader => r.context("the reading thread failed")??,
                 sig = req.interrupt.wait() => return Err(sig.into()),
             };
-            (checksum_failure(m, &read), BTreeMap::new())
+            Judged {
+                failure: checksum_failure(m, &read),
+                ..Judged::default()
+            }
         }
         Some(server) => restore_in_scratch(req, server, reader).await?,
     };
+    let failure = judged.failure;
     Ok(Verification {
         verified_at: Utc::now(),
         passed: failure.is_none(),
         duration_seconds: clock.elapsed().as_secs_f64(),
         failed_check: failure.as_ref().map(|f| f.check.to_owned()),
         error: failure.map(|f| f.message),
-        tables,
+        tables: judged.tables,
+        skipped_extensions: judged.skipped_extensions,
     })
 }
 
@@ -120,7 +147,7 @@ async fn restore_in_scratch(
     req: &VerifyRequest<'_>,
     server: &ConnInfo,
     reader: crate::storage::ObjectReader,
-) -> Result<(Option<Failure>, BTreeMap<String, TableCheck>)> {
+) -> Result<Judged> {
     let m = req.manifest;
     let pg_restore = PgTool::locate("pg_restore", req.pg_bindir).await?;
     if let Some(dump_major) = m
@@ -135,6 +162,10 @@ async fn restore_in_scratch(
     for name in admin::sweep_scratch(&admin_client, Utc::now()).await? {
         tracing::info!("dropped {name}, left behind by an earlier verify");
     }
+    let scratch_major = db::server_facts(&admin_client)
+        .await
+        .map(|f| (f.server_version_num / 10000) as u32)
+        .ok();
     let name = admin::scratch_name(Utc::now());
     admin::create_database(&admin_client, &name)
         .await
@@ -145,8 +176,9 @@ async fn restore_in_scratch(
         pg_restore,
         bindir: req.pg_bindir.map(Path::to_path_buf),
     };
+    let older = older_scratch(m, scratch_major);
     let outcome = tokio::select! {
-        r = restore_and_compare(req, &loaders, &scratch, reader) => r,
+        r = restore_and_compare(req, &loaders, &scratch, reader, older) => r,
         sig = req.interrupt.wait() => Err(sig.into()),
     };
     // Always, whatever happened above.
@@ -161,7 +193,8 @@ async fn restore_and_compare(
     loaders: &Loaders,
     scratch: &ConnInfo,
     reader: crate::storage::ObjectReader,
-) -> Result<(Option<Failure>, BTreeMap<String, TableCheck>)> {
+    older: Option<String>,
+) -> Result<Judged> {
     let m = req.manifest;
     let (chunks, reader) = spawn_reader(
         reader,
@@ -184,25 +217,20 @@ async fn restore_and_compare(
     )
     .await?;
     if let Some(f) = checksum_failure(m, &report.read) {
-        return Ok((Some(f), BTreeMap::new()));
+        return Ok(Judged {
+            failure: Some(f),
+            ..Judged::default()
+        });
     }
     if let Some(message) = report.integrity_error {
-        return Ok((
-            Some(Failure {
-                check: "gzip",
-                message,
-            }),
-            BTreeMap::new(),
-        ));
+        return Ok(Judged::failed("gzip", message));
     }
-    if let Some(message) = report.restore_error {
-        return Ok((
-            Some(Failure {
-                check: "restore",
-                message,
-            }),
-            BTreeMap::new(),
-        ));
+    if let Some(failure) = report.restore_error {
+        return match (failure.class, older) {
+            (FailureClass::Environment, _) => Err(could_not_verify(m, &failure, None)),
+            (FailureClass::Data, Some(older)) => Err(could_not_verify(m, &failure, Some(older))),
+            (FailureClass::Data, None) => Ok(Judged::failed("restore", failure.message)),
+        };
     }
     req.progress.phase("counting rows");
     let client = db::connect(scratch, &application_name("backup verify (row counts)")).await?;
@@ -229,7 +257,40 @@ async fn restore_and_compare(
             differing.join("; ")
         ),
     });
-    Ok((failure, tables))
+    Ok(Judged {
+        failure,
+        tables,
+        skipped_extensions: report.skipped_extensions,
+    })
+}
+
+/// "the scratch server (PostgreSQL 15) is older than the backup's source
+/// (16)", when it is.
+fn older_scratch(m: &BackupManifest, scratch_major: Option<u32>) -> Option<String> {
+    let source: u32 = m
+        .server_version
+        .as_deref()?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    let scratch = scratch_major?;
+    (scratch < source).then(|| {
+        format!("the scratch server (PostgreSQL {scratch}) is older than the backup's source ({source})")
+    })
+}
+
+/// The restore failed for a reason that says nothing about the backup.
+fn could_not_verify(m: &BackupManifest, f: &ToolFailure, older: Option<String>) -> anyhow::Error {
+    let why = older.unwrap_or_else(|| f.reason.to_owned());
+    anyhow::anyhow!(
+        "could not verify backup {}: the restore into the scratch database failed because of \
+         the scratch server or role ({why}), not the backup: {}. The backup's status is \
+         unchanged ({}); fix the scratch server or role, or verify elsewhere with --scratch-url",
+        m.id,
+        f.message,
+        m.status.as_str()
+    )
 }
 
 /// Every table of either side, with both counts.
