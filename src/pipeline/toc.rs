@@ -43,12 +43,6 @@ impl Pending {
             None => self.rx.recv().await,
         }
     }
-
-    /// Read the rest of the stream away (the reader must reach the end).
-    pub async fn drain(&mut self) {
-        self.buffered.clear();
-        while self.rx.recv().await.is_some() {}
-    }
 }
 
 /// The archive's table of contents (`pg_restore -l`), from the head of the

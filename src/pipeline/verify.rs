@@ -412,6 +412,7 @@ mod tests {
             failed_check: None,
             error: None,
             tables: BTreeMap::new(),
+            skipped_extensions: Vec::new(),
         }
     }
 
