@@ -22,8 +22,8 @@ pub enum RequestKind {
     UploadPart,
     /// `POST ?uploadId=..`
     CompleteUpload,
-    /// `PUT` of a whole object (a manifest).
-    PutObject,
+    /// `PUT` of a manifest (`*.manifest.json`), not of the run's marker.
+    PutManifest,
 }
 
 /// What the proxy does wrong.
@@ -268,7 +268,9 @@ fn classify(method: &str, target: &str) -> Option<RequestKind> {
     match method {
         "PUT" if has("partNumber") && has("uploadId") => Some(RequestKind::UploadPart),
         "POST" if has("uploadId") => Some(RequestKind::CompleteUpload),
-        "PUT" if !has("uploadId") => Some(RequestKind::PutObject),
+        "PUT" if !has("uploadId") && target.split('?').next()?.ends_with(".manifest.json") => {
+            Some(RequestKind::PutManifest)
+        }
         _ => None,
     }
 }

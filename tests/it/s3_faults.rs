@@ -230,7 +230,7 @@ fn lost_answers_to_the_manifest_write_are_settled_by_reading_back() {
     let prefix = S3Prefix::new("fault_manifest");
     let proxy = FaultProxy::start(
         &env.s3_endpoint,
-        Fault::DropResponse(RequestKind::PutObject, usize::MAX),
+        Fault::DropResponse(RequestKind::PutManifest, usize::MAX),
     );
     let (out, _) = backup_through(&env, &db, &prefix, &proxy);
     assert!(proxy.injected() >= 2, "the SDK retried the lost PUT");
