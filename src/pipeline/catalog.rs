@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt};
 
+use super::codec::Codec;
 use super::manifest::{
     backup_id, keys_for_id, parse_id_time, BackupManifest, BackupStatus, BACKUPS_DIR,
     MANIFEST_SUFFIX, NEWEST_FORMAT_VERSION,
@@ -117,8 +118,9 @@ impl<'a> Catalog<'a> {
                     .into()
                 });
         }
-        let (_, manifest_key) =
-            keys_for_id(id).ok_or_else(|| CatalogError::BadId { id: id.to_owned() })?;
+        // The manifest's key does not depend on the codec.
+        let (_, manifest_key) = keys_for_id(id, Codec::Gzip)
+            .ok_or_else(|| CatalogError::BadId { id: id.to_owned() })?;
         self.read(&manifest_key).await.map_err(|e| {
             if is_not_found(&e) {
                 CatalogError::NotFound {
@@ -144,22 +146,31 @@ impl<'a> Catalog<'a> {
             .with_context(|| format!("cannot write the manifest of {}", manifest.id))
     }
 
-    /// A new id for a run started at `started`, with its data and manifest
-    /// keys, never reusing the keys of an existing backup.
+    /// A new id for a run started at `started`, with its data key (as
+    /// `codec` names it) and manifest key, never reusing an id that has a
+    /// manifest or a data object of any codec: both suffixes share one
+    /// manifest key.
     pub async fn allocate(
         &self,
         backup_type: &str,
         started: DateTime<Utc>,
+        codec: Codec,
     ) -> Result<(String, String, String)> {
-        for attempt in 1..=100 {
+        'ids: for attempt in 1..=100 {
             let id = backup_id(backup_type, started, attempt);
-            let (data, manifest) =
-                keys_for_id(&id).context("internal error: generated an invalid backup id")?;
-            if self.store.head(&manifest).await?.is_none()
-                && self.store.head(&data).await?.is_none()
-            {
-                return Ok((id, data, manifest));
+            let (data, manifest) = keys_for_id(&id, codec)
+                .context("internal error: generated an invalid backup id")?;
+            if self.store.head(&manifest).await?.is_some() {
+                continue;
             }
+            for other in Codec::ALL {
+                let (key, _) = keys_for_id(&id, other)
+                    .context("internal error: generated an invalid backup id")?;
+                if self.store.head(&key).await?.is_some() {
+                    continue 'ids;
+                }
+            }
+            return Ok((id, data, manifest));
         }
         anyhow::bail!("more than 100 backups started in the same second; refusing to continue")
     }
@@ -247,6 +258,32 @@ mod tests {
             s.failed_recently, 1,
             "verification_failed and old runs are not counted"
         );
+    }
+
+    #[tokio::test]
+    async fn a_new_id_never_shares_a_manifest_key_with_an_object_of_either_codec() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_owned());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        let first = backup_id("full", started, 1);
+        let (zst, _) = keys_for_id(&first, Codec::Zstd).unwrap();
+        store
+            .put(&zst, Bytes::from_static(b"orphan"))
+            .await
+            .unwrap();
+        let (id, data, manifest) = catalog
+            .allocate("full", started, Codec::Gzip)
+            .await
+            .unwrap();
+        assert_eq!(id, backup_id("full", started, 2));
+        assert!(data.ends_with("_2.dump.gz"), "{data}");
+        assert!(manifest.ends_with("_2.manifest.json"), "{manifest}");
+        let (_, zst_data, _) = catalog
+            .allocate("full", started, Codec::Zstd)
+            .await
+            .unwrap();
+        assert!(zst_data.ends_with("_2.dump.zst"), "{zst_data}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! scratch database; compare every table's row count with the manifest; drop
 //! the scratch database whatever happens.
 //!
-//! A problem with the data (checksum, gzip, restore, row counts) is a
+//! A problem with the data (checksum, gzip or zstd, restore, row counts) is a
 //! verdict, returned as a failed `Verification`. A problem with the tools
 //! (storage unreachable, object missing, no right to create a database) is
 //! an error: the backup was not judged and must not be marked bad.
@@ -165,7 +165,7 @@ async fn restore_and_compare(
     let m = req.manifest;
     let (chunks, reader) = spawn_reader(
         reader,
-        Decode::Gzip,
+        Decode::Expect(m.compression),
         req.identities.clone(),
         req.progress.clone(),
     );
@@ -189,7 +189,7 @@ async fn restore_and_compare(
     if let Some(message) = report.integrity_error {
         return Ok((
             Some(Failure {
-                check: "gzip",
+                check: m.compression.name(),
                 message,
             }),
             BTreeMap::new(),

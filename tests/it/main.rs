@@ -22,3 +22,4 @@ mod restore_key;
 mod tenant_restore;
 mod tls;
 mod unattended;
+mod zstd;
