@@ -432,3 +432,25 @@ fn prune_removes_zstd_backups_object_and_manifest() {
     );
     assert!(keys.contains(&object_key(&prefix, &new)), "{keys:?}");
 }
+
+#[test]
+fn a_tenant_extract_reads_a_zstd_backup() {
+    let f = crate::tenant_restore::two_schools("pg15", "zstd_tenant", PLATFORM_DATES[1]);
+    f.backup(&["--compression", "zstd:3"]);
+    let target = unique("k12t_zstd_tenant_out");
+    let out = f.restore("maple", &target, &["--create", "--yes"]);
+    let extract = TestDb::adopt(&f.server, &target);
+    assert_code(&out, 0);
+    assert_eq!(json(&out)["committed"], true);
+    assert_eq!(
+        extract.sql("SELECT string_agg(slug, ',') FROM tenants"),
+        "maple"
+    );
+    assert_eq!(
+        extract.sql("SELECT count(*) FROM users"),
+        f.db.sql(
+            "SELECT count(*) FROM users WHERE tenant_id = \
+             (SELECT id FROM tenants WHERE slug = 'maple')"
+        )
+    );
+}
