@@ -7,8 +7,9 @@
 #    them when missing) and loads target/testenv/env, unless the caller provides the servers
 #    by setting K12CTL_TEST_PG_URL, K12CTL_TEST_PG16_URL, K12CTL_TEST_PG16_BINDIR and
 #    K12CTL_TEST_S3_* (see scripts/testenv.sh) itself.
-# 2. cargo fmt --check; cargo clippy --all-targets --locked -- -D warnings;
-#    cargo test --locked --all-targets ARGS.
+# 2. cargo fmt --check; cargo clippy --all-targets --features servers --locked -- -D warnings;
+#    cargo test --locked --all-targets --features servers ARGS (the feature `servers` adds the
+#    `it` target, the tests against the servers; plain `cargo test` runs only the others).
 # 3. Tears the servers down on exit, unless K12CTL_KEEP_TESTENV=1 (the next run then reuses
 #    them; stop them with scripts/testenv.sh down).
 # Exits with the status of the first step that failed. Needs no terminal.
@@ -79,5 +80,5 @@ else
 fi
 
 step fmt "$CARGO_BIN" fmt --check
-step clippy "$CARGO_BIN" clippy --all-targets --locked -- -D warnings
-step test "$CARGO_BIN" test --locked --all-targets "$@"
+step clippy "$CARGO_BIN" clippy --all-targets --features servers --locked -- -D warnings
+step test "$CARGO_BIN" test --locked --all-targets --features servers "$@"

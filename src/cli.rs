@@ -145,6 +145,20 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Operation(Operation),
+
+    /// Print a shell completion script (or write all of them with --dir)
+    Completions(CompletionsArgs),
+
+    /// Print the man page k12ctl.1 (or write every page with --dir)
+    Man(ManArgs),
+}
+
+/// The commands that work with the resolved settings (`completions` and
+/// `man` need none, so that a broken configuration cannot stop them).
+#[derive(Debug, Subcommand)]
+pub enum Operation {
     /// Back up, list and inspect backups
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -168,12 +182,6 @@ pub enum Command {
     /// Inspect the resolved configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-
-    /// Print a shell completion script (or write all of them with --dir)
-    Completions(CompletionsArgs),
-
-    /// Print the man page k12ctl.1 (or write every page with --dir)
-    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]

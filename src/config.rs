@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::cli::{GlobalArgs, OutputFormat};
 use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
 use crate::notify::NotifySettings;
@@ -112,6 +112,7 @@ pub struct S3File {
     pub server_side_encryption: Option<String>,
     pub checksum: Option<ChecksumMode>,
     pub parts_in_flight: Option<usize>,
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +176,9 @@ pub struct S3Settings {
     pub server_side_encryption: Option<String>,
     pub checksum: ChecksumMode,
     pub parts_in_flight: usize,
+    /// How long an S3 request may go without progress (no answer, no byte
+    /// sent or received) before it is abandoned and retried.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -182,8 +186,6 @@ pub struct OutputSettings {
     pub format: OutputFormat,
     pub progress: bool,
     pub quiet: bool,
-    pub verbose: u8,
-    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +215,9 @@ fn default_compression_threads() -> usize {
         .min(4)
 }
 pub const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
+/// S3 requests that make no progress for this long are retried: far above
+/// any healthy pause, far below "forever".
+pub const DEFAULT_S3_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_REGION: &str = "us-east-1";
 
 impl Settings {
@@ -352,6 +357,19 @@ pub fn read_config_file(path: &Path) -> Result<FileConfig> {
     }
     yaml_serde::from_str(&text)
         .map_err(|e| exit::usage(format!("config file {} is invalid: {e}", path.display())))
+}
+
+/// The format of an error message: the one of results, as [`resolve`] would
+/// find it (flag > environment > `.env` > YAML file > human), from the parts
+/// that can still be read when resolving failed or was not needed.
+pub fn output_format_for_errors(global: &GlobalArgs) -> OutputFormat {
+    global
+        .output
+        .or_else(|| {
+            let path = find_config_file(global.config.as_deref()).ok()??;
+            read_config_file(&path).ok()?.output
+        })
+        .unwrap_or(OutputFormat::Human)
 }
 
 /// Resolve everything. Errors here are configuration errors (exit 2).
@@ -506,8 +524,6 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
             format,
             progress: is_terminal && !global.no_progress && !global.quiet,
             quiet: global.quiet,
-            verbose: global.verbose,
-            color: global.color,
         },
         backup: BackupSettings {
             compression,
@@ -565,6 +581,28 @@ fn resolve_connect_timeout(r: &mut Resolver<'_>, file: Option<u64>) -> Result<Du
     Ok(r.or_default(key, secs.map(Duration::from_secs), default))
 }
 
+/// `K12CTL_S3_TIMEOUT` > `s3.timeout_seconds` > 60 s.
+fn resolve_s3_timeout(r: &mut Resolver<'_>, file: Option<u64>) -> Result<Duration> {
+    let key = "s3.timeout";
+    let secs = r
+        .first_env(key, &["K12CTL_S3_TIMEOUT"])
+        .map(|v| {
+            v.parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                exit::usage(format!(
+                    "K12CTL_S3_TIMEOUT must be a number of seconds above 0, not {v:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let secs = r.or_file(key, secs, file);
+    if secs == Some(0) {
+        return Err(exit::usage(
+            "s3.timeout_seconds must be above 0: k12ctl never waits forever for S3",
+        ));
+    }
+    Ok(r.or_default(key, secs.map(Duration::from_secs), DEFAULT_S3_TIMEOUT))
+}
+
 fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
     let endpoint = r.first_env(
         "s3.endpoint",
@@ -611,9 +649,11 @@ fn resolve_s3(r: &mut Resolver<'_>, file: S3File) -> Result<S3Settings> {
     if parts_in_flight == 0 {
         return Err(exit::usage("s3.parts_in_flight must be at least 1"));
     }
+    let timeout = resolve_s3_timeout(r, file.timeout_seconds)?;
     Ok(S3Settings {
         endpoint,
         parts_in_flight,
+        timeout,
         region,
         force_path_style,
         server_side_encryption: sse,
@@ -725,6 +765,10 @@ impl Settings {
             (
                 "s3.parts_in_flight",
                 s3.map(|s| s.parts_in_flight.to_string()),
+            ),
+            (
+                "s3.timeout",
+                s3.map(|s| humantime::format_duration(s.timeout).to_string()),
             ),
             (
                 "encrypt_to",

@@ -4,25 +4,30 @@
 //! with `onboarding` (pure rules and formats) below `commands` and `db`;
 //! `db` and `storage` know nothing of clap or of output.
 
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod db;
-pub mod exit;
-pub mod health;
-pub mod notify;
-pub mod onboarding;
-pub mod output;
-pub mod pipeline;
-pub mod secret;
-pub mod signals;
-pub mod storage;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod db;
+pub(crate) mod exit;
+pub(crate) mod health;
+pub(crate) mod notify;
+pub(crate) mod onboarding;
+pub(crate) mod output;
+pub(crate) mod pipeline;
+pub(crate) mod secret;
+pub(crate) mod signals;
+pub(crate) mod storage;
+
+// What the binary uses, and nothing more: everything else is private to the
+// crate, so that the compiler reports whatever nothing uses.
+pub use cli::{Cli, GlobalArgs};
+pub use config::{load_dotenv, DotEnv};
+pub use exit::{usage_code, ExitCode};
 
 use std::io::IsTerminal;
 
-use cli::{Cli, ColorChoice, Command, OutputFormat};
+use cli::{ColorChoice, Command, Operation, OutputFormat};
 use commands::Context;
-use exit::ExitCode;
 use output::printer::{Printer, Style};
 
 /// Whether to use ANSI colors on a stream.
@@ -36,39 +41,16 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
 
 /// Resolve settings, run the command, print the error if any; returns the
 /// exit code. `main` only parses, sets up logging and the runtime.
-pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
-    let json_errors = cli.global.output == Some(OutputFormat::Json);
+pub async fn run(cli: Cli, dotenv: DotEnv) -> ExitCode {
+    let Cli { global, command } = cli;
     // `health` speaks the monitoring-plugin convention, errors included.
-    let health = matches!(cli.command, Command::Health(_));
-    let result = async {
-        if let Command::Completions(_) | Command::Man(_) = cli.command {
-            // These need no settings: a broken config must not stop them.
-            let ctx_free = match cli.command {
-                Command::Completions(a) => commands::packaging::completions(a),
-                Command::Man(a) => commands::packaging::man(a),
-                _ => Ok(()),
-            };
-            return ctx_free;
-        }
-        let interactive = std::io::stderr().is_terminal() && std::io::stdin().is_terminal();
-        let settings = config::resolve(&cli.global, &dotenv, std::io::stderr().is_terminal())?;
-        let interrupt = signals::Interrupt::install()?;
-        let ctx = Context {
-            printer: Printer {
-                format: settings.output.format,
-                style: Style {
-                    color: use_color(cli.global.color, std::io::stdout().is_terminal()),
-                },
-                quiet: settings.output.quiet,
-            },
-            settings,
-            interrupt,
-            dotenv,
-            interactive,
-        };
-        commands::dispatch(cli.command, &ctx).await
-    }
-    .await;
+    let health = matches!(command, Command::Operation(Operation::Health(_)));
+    let result = match command {
+        // These need no settings: a broken config must not stop them.
+        Command::Completions(args) => commands::packaging::completions(args),
+        Command::Man(args) => commands::packaging::man(args),
+        Command::Operation(operation) => operate(operation, &global, dotenv).await,
+    };
     match result {
         Ok(()) => ExitCode::Success,
         Err(err) if is_broken_pipe(&err) => ExitCode::Success,
@@ -79,11 +61,32 @@ pub async fn run(cli: Cli, dotenv: config::DotEnv) -> ExitCode {
                 exit::code_for(&err)
             };
             if !exit::is_verdict(&err) {
-                report_error(&err, code, json_errors);
+                let format = config::output_format_for_errors(&global);
+                report_error(&err, code, format == OutputFormat::Json);
             }
             code
         }
     }
+}
+
+/// Resolve the settings and run an operation with them.
+async fn operate(operation: Operation, global: &GlobalArgs, dotenv: DotEnv) -> anyhow::Result<()> {
+    let interactive = std::io::stderr().is_terminal() && std::io::stdin().is_terminal();
+    let settings = config::resolve(global, &dotenv, std::io::stderr().is_terminal())?;
+    let interrupt = signals::Interrupt::install()?;
+    let ctx = Context {
+        printer: Printer {
+            format: settings.output.format,
+            style: Style {
+                color: use_color(global.color, std::io::stdout().is_terminal()),
+            },
+        },
+        settings,
+        interrupt,
+        dotenv,
+        interactive,
+    };
+    commands::dispatch(operation, &ctx).await
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -93,8 +96,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// `error: ...` on stderr; with `--output json`, a JSON object as well, so a
-/// drill can parse why it failed.
+/// `error: ...` on stderr; when results are JSON (`--output json`,
+/// `K12CTL_OUTPUT` or `output: json` in the config file), a JSON object
+/// instead, so a drill can parse why it failed.
 fn report_error(err: &anyhow::Error, code: ExitCode, json: bool) {
     let message = format!("{err:#}");
     if json {

@@ -6,8 +6,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use k12ctl::cli::{Cli, GlobalArgs};
-use k12ctl::exit::ExitCode;
+use k12ctl::{Cli, ExitCode, GlobalArgs};
 
 fn main() -> std::process::ExitCode {
     let code = real_main();
@@ -16,7 +15,7 @@ fn main() -> std::process::ExitCode {
 
 fn real_main() -> ExitCode {
     // Before parsing: `.env` entries become environment defaults for clap.
-    let dotenv = match k12ctl::config::load_dotenv() {
+    let dotenv = match k12ctl::load_dotenv() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -28,7 +27,7 @@ fn real_main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                k12ctl::exit::usage_code(invoked_health())
+                k12ctl::usage_code(invoked_health())
             } else {
                 ExitCode::Success
             };

@@ -39,14 +39,6 @@ impl Interrupt {
         Ok(Self { rx })
     }
 
-    /// An interrupt that never fires (tests, library use).
-    pub fn never() -> Self {
-        let (tx, rx) = watch::channel(None);
-        // Keep the sender alive for the life of the program so `wait` pends.
-        std::mem::forget(tx);
-        Self { rx }
-    }
-
     /// Resolves when a signal arrives.
     pub async fn wait(&self) -> Interrupted {
         let mut rx = self.rx.clone();
@@ -58,10 +50,5 @@ impl Interrupt {
                 std::future::pending::<()>().await;
             }
         }
-    }
-
-    /// Whether a signal already arrived.
-    pub fn received(&self) -> Option<Interrupted> {
-        *self.rx.borrow()
     }
 }

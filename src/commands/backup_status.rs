@@ -188,6 +188,7 @@ mod tests {
             failed_check: None,
             error: None,
             tables: Default::default(),
+            skipped_extensions: Vec::new(),
         });
         let all = [verified];
         let report = StatusReport::new(&catalog::summarize(&all, now), "s3://b/p".into(), now);

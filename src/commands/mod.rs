@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cli::{BackupCommand, Command, ConfigCommand, ImportCommand, ProvisionCommand};
+use crate::cli::{BackupCommand, ConfigCommand, ImportCommand, Operation, ProvisionCommand};
 use crate::config::{DotEnv, Settings};
 use crate::db::ConnInfo;
 use crate::exit;
@@ -91,9 +91,9 @@ impl Context {
     }
 }
 
-pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
+pub async fn dispatch(command: Operation, ctx: &Context) -> Result<()> {
     match command {
-        Command::Backup(BackupCommand::Run(args)) => {
+        Operation::Backup(BackupCommand::Run(args)) => {
             let job = Job::new(
                 "backup run",
                 database_name(ctx),
@@ -102,19 +102,21 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
             );
             job.run(ctx, backup::run(ctx, args)).await
         }
-        Command::Backup(BackupCommand::List(args)) => {
+        Operation::Backup(BackupCommand::List(args)) => {
             interruptible(ctx, backup::list(ctx, args)).await
         }
-        Command::Backup(BackupCommand::Show(args)) => {
+        Operation::Backup(BackupCommand::Show(args)) => {
             interruptible(ctx, backup::show(ctx, args)).await
         }
-        Command::Backup(BackupCommand::Status) => interruptible(ctx, backup_status::run(ctx)).await,
-        Command::Backup(BackupCommand::Verify(args)) => {
+        Operation::Backup(BackupCommand::Status) => {
+            interruptible(ctx, backup_status::run(ctx)).await
+        }
+        Operation::Backup(BackupCommand::Verify(args)) => {
             let about = args.id.clone().unwrap_or_else(|| "latest backup".into());
             let job = Job::new("backup verify", about, true, &args.prometheus_file);
             job.run(ctx, verify::run(ctx, args)).await
         }
-        Command::Backup(BackupCommand::Prune(args)) => {
+        Operation::Backup(BackupCommand::Prune(args)) => {
             let job = Job::new(
                 "backup prune",
                 storage_name(ctx),
@@ -123,7 +125,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
             );
             job.run(ctx, prune::run(ctx, args)).await
         }
-        Command::Restore(args) if args.tenant.is_some() => {
+        Operation::Restore(args) if args.tenant.is_some() => {
             let about = format!(
                 "tenant {} into target {}",
                 args.tenant.as_deref().unwrap_or_default(),
@@ -135,26 +137,24 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<()> {
             })
             .await
         }
-        Command::Restore(args) => {
+        Operation::Restore(args) => {
             let job = Job::new("restore", format!("target {}", args.target), false, &None);
             job.run(ctx, async {
                 restore::run(ctx, args).await.map(|()| Vec::new())
             })
             .await
         }
-        Command::Provision(ProvisionCommand::School(args)) => {
+        Operation::Provision(ProvisionCommand::School(args)) => {
             interruptible(ctx, provision::school(ctx, args)).await
         }
-        Command::Provision(ProvisionCommand::Status(args)) => {
+        Operation::Provision(ProvisionCommand::Status(args)) => {
             interruptible(ctx, provision::status(ctx, args)).await
         }
-        Command::Import(ImportCommand::Csv(args)) => {
+        Operation::Import(ImportCommand::Csv(args)) => {
             interruptible(ctx, import::csv(ctx, args)).await
         }
-        Command::Health(args) => health::run(ctx, args).await,
-        Command::Config(ConfigCommand::Show) => config::show(ctx),
-        Command::Completions(args) => packaging::completions(args),
-        Command::Man(args) => packaging::man(args),
+        Operation::Health(args) => health::run(ctx, args).await,
+        Operation::Config(ConfigCommand::Show) => config::show(ctx),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::output::printer::Style;
 use crate::output::{tables, Report};
 use crate::pipeline::backup::application_name;
 use crate::pipeline::catalog::{is_not_found, Catalog};
-use crate::pipeline::manifest::{BackupManifest, BackupStatus};
+use crate::pipeline::manifest::{BackupManifest, BackupStatus, SkippedExtension};
 use crate::pipeline::pg_tools::PgTool;
 use crate::pipeline::restore::{load, ArchiveFormat, LoadOptions, Loaders};
 use crate::pipeline::stored::{spawn_reader, Decode, ReadOutcome};
@@ -376,6 +376,7 @@ async fn restore(
         tables: 0,
         row_counts_match: None,
         mismatches: Vec::new(),
+        skipped_extensions: loaded.skipped_extensions,
         error: None,
     };
     if let Some(e) = loaded.integrity_error {
@@ -383,7 +384,11 @@ async fn restore(
         return Ok(report);
     }
     if let Some(e) = loaded.restore_error {
-        report.error = Some(anyhow::anyhow!("restore of {} failed: {e}", source.label));
+        report.error = Some(anyhow::anyhow!(
+            "restore of {} failed: {}",
+            source.label,
+            e.message
+        ));
         return Ok(report);
     }
     let client = db::connect(target, &application_name("restore (row counts)")).await?;
@@ -421,6 +426,8 @@ struct RestoreReport {
     /// Whether every table's row count equals the manifest's (None: no manifest).
     row_counts_match: Option<bool>,
     mismatches: Vec<String>,
+    /// Extensions of the backup the role could not create, left out.
+    skipped_extensions: Vec<SkippedExtension>,
     #[serde(skip)]
     error: Option<anyhow::Error>,
 }
@@ -432,7 +439,7 @@ impl Report for RestoreReport {
             Some(false) => ", ROW COUNTS DIFFER from the backup",
             None => "",
         };
-        format!(
+        let mut out = format!(
             "restored {} into {} on {} in {}: {} tables, {} read{counts}",
             self.source,
             self.target,
@@ -440,6 +447,16 @@ impl Report for RestoreReport {
             tables::duration(self.duration_seconds),
             self.tables,
             tables::bytes(self.stored_bytes),
-        )
+        );
+        out.push_str(&skipped_lines(&self.skipped_extensions));
+        out
     }
+}
+
+/// One line per extension left out, for human output (empty when none).
+pub(super) fn skipped_lines(skipped: &[SkippedExtension]) -> String {
+    skipped
+        .iter()
+        .map(|s| format!("\nskipped extension {}: {}", s.name, s.reason))
+        .collect()
 }

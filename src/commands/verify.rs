@@ -135,10 +135,12 @@ impl Report for VerifyReport {
             )
         };
         let verdict = if self.quick { "checked" } else { "verified" };
-        format!(
+        let mut out = format!(
             "backup {} {verdict} in {}: {what}",
             self.id,
             tables::duration(v.duration_seconds)
-        )
+        );
+        out.push_str(&super::restore::skipped_lines(&v.skipped_extensions));
+        out
     }
 }

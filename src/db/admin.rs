@@ -78,6 +78,79 @@ pub async fn target_state(admin: &Client, target: &ConnInfo) -> Result<TargetSta
     })
 }
 
+/// Whether the connected role can have an extension in this database.
+#[derive(Debug, Clone)]
+pub struct ExtensionSupport {
+    pub name: String,
+    /// Already in the database (`CREATE EXTENSION IF NOT EXISTS` is a no-op).
+    pub installed: bool,
+    /// Installed and owned by the connected role (it may comment on it).
+    pub owned: bool,
+    /// The server has its control file.
+    pub available: bool,
+    pub superuser: bool,
+    /// A version is trusted, or needs no superuser.
+    pub trusted: bool,
+    /// CREATE on the database (what a trusted extension needs).
+    pub can_create_in_database: bool,
+}
+
+impl ExtensionSupport {
+    /// Why `role` cannot create it here, or None when it can.
+    pub fn cannot_create(&self, role: &str) -> Option<String> {
+        if self.installed {
+            None
+        } else if !self.available {
+            Some("not available on this server (no extension control file)".to_owned())
+        } else if self.superuser {
+            None
+        } else if !self.trusted {
+            Some(format!(
+                "needs a superuser; role {role} is not one and the extension is not trusted"
+            ))
+        } else if !self.can_create_in_database {
+            Some(format!(
+                "role {role} has no CREATE privilege on the database"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// What the connected role can do about each of `names`.
+pub async fn extension_support(client: &Client, names: &[String]) -> Result<Vec<ExtensionSupport>> {
+    let rows = client
+        .query(
+            "SELECT e.name, \
+               x.extname IS NOT NULL, \
+               x.extowner IS NOT DISTINCT FROM (SELECT oid FROM pg_roles WHERE rolname = current_user), \
+               EXISTS (SELECT 1 FROM pg_available_extensions a WHERE a.name = e.name), \
+               current_setting('is_superuser') = 'on', \
+               COALESCE((SELECT bool_or(v.trusted OR NOT v.superuser) \
+                         FROM pg_available_extension_versions v WHERE v.name = e.name), false), \
+               has_database_privilege(current_database(), 'CREATE') \
+             FROM unnest($1::text[]) WITH ORDINALITY AS e(name, n) \
+             LEFT JOIN pg_extension x ON x.extname = e.name \
+             ORDER BY e.n",
+            &[&names],
+        )
+        .await
+        .context("cannot read which extensions the role can create")?;
+    Ok(rows
+        .iter()
+        .map(|r| ExtensionSupport {
+            name: r.get(0),
+            installed: r.get(1),
+            owned: r.get(2),
+            available: r.get(3),
+            superuser: r.get(4),
+            trusted: r.get(5),
+            can_create_in_database: r.get(6),
+        })
+        .collect())
+}
+
 /// A scratch name that says who made it and when:
 /// `k12ctl_verify_<unix seconds>_<random>`.
 pub fn scratch_name(now: DateTime<Utc>) -> String {

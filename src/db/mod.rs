@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config};
 
-pub use conn::{quote_ident, ConnInfo, RootCerts, SslMode, DEFAULT_CONNECT_TIMEOUT};
+pub use conn::{quote_ident, ConnInfo, SslMode, DEFAULT_CONNECT_TIMEOUT};
 
 const CONNECT_ATTEMPTS: u32 = 3;
 

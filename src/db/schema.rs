@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use tokio_postgres::GenericClient;
 
 mod keys;
-pub use keys::{ForeignKey, TypedColumn, UniqueKey};
+pub use keys::ForeignKey;
 
 /// (table, columns) a command cannot do without.
 pub type Needs = &'static [(&'static str, &'static [&'static str])];
@@ -159,15 +159,6 @@ impl Catalog {
             .is_some_and(|t| t.contains_key(column))
     }
 
-    /// Of `columns`, those the table has, in the given order.
-    pub fn present<'a>(&self, table: &str, columns: &[&'a str]) -> Vec<&'a str> {
-        columns
-            .iter()
-            .copied()
-            .filter(|c| self.has(table, c))
-            .collect()
-    }
-
     /// Fail with everything in `needs` that is missing, in one message.
     pub fn require(&self, needs: Needs) -> Result<()> {
         let mut missing = Vec::new();
@@ -274,9 +265,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("tenants.region"), "{err}");
-        assert_eq!(
-            c.present("tenants", &["settings", "district_id"]),
-            ["settings"]
-        );
     }
 }

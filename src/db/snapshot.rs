@@ -114,38 +114,6 @@ pub fn is_quoted_key(key: &str) -> bool {
     key.contains('"')
 }
 
-/// Schema and table of a key written by `table_key`.
-pub fn split_table_key(key: &str) -> Option<(String, String)> {
-    let (schema, rest) = take_part(key)?;
-    let rest = rest.strip_prefix('.')?;
-    match take_part(rest)? {
-        (table, "") => Some((schema, table)),
-        _ => None,
-    }
-}
-
-/// One part of a key: a quoted identifier, or plain text up to the next dot.
-fn take_part(s: &str) -> Option<(String, &str)> {
-    let Some(mut rest) = s.strip_prefix('"') else {
-        let end = s.find('.').unwrap_or(s.len());
-        let name = &s[..end];
-        return (!name.is_empty() && !name.contains('"')).then(|| (name.to_owned(), &s[end..]));
-    };
-    let mut name = String::new();
-    loop {
-        let end = rest.find('"')?;
-        name.push_str(&rest[..end]);
-        rest = &rest[end + 1..];
-        match rest.strip_prefix('"') {
-            Some(after) => {
-                name.push('"');
-                rest = after;
-            }
-            None => return Some((name, rest)),
-        }
-    }
-}
-
 /// The key of a table as manifests before format 2 wrote it (plain
 /// `schema.table` whatever the names, so `a.b.c` could be either table),
 /// read the likelier way: schema names rarely hold a dot, table names
@@ -160,6 +128,39 @@ pub fn table_key_from_legacy(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Schema and table of a key written by `table_key`: its reverse, which
+    /// proves that no two names share a key.
+    fn split_table_key(key: &str) -> Option<(String, String)> {
+        let (schema, rest) = take_part(key)?;
+        let rest = rest.strip_prefix('.')?;
+        match take_part(rest)? {
+            (table, "") => Some((schema, table)),
+            _ => None,
+        }
+    }
+
+    /// One part of a key: a quoted identifier, or plain text up to the next dot.
+    fn take_part(s: &str) -> Option<(String, &str)> {
+        let Some(mut rest) = s.strip_prefix('"') else {
+            let end = s.find('.').unwrap_or(s.len());
+            let name = &s[..end];
+            return (!name.is_empty() && !name.contains('"')).then(|| (name.to_owned(), &s[end..]));
+        };
+        let mut name = String::new();
+        loop {
+            let end = rest.find('"')?;
+            name.push_str(&rest[..end]);
+            rest = &rest[end + 1..];
+            match rest.strip_prefix('"') {
+                Some(after) => {
+                    name.push('"');
+                    rest = after;
+                }
+                None => return Some((name, rest)),
+            }
+        }
+    }
 
     #[test]
     fn names_with_dots_never_share_a_key() {

@@ -24,7 +24,6 @@ pub struct Style {
 pub struct Printer {
     pub format: OutputFormat,
     pub style: Style,
-    pub quiet: bool,
 }
 
 impl Printer {

@@ -9,12 +9,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// One gauge sample, optionally with labels (`check="database"`).
+/// One gauge sample.
 #[derive(Debug, Clone)]
 pub struct Gauge {
     pub name: String,
     pub help: &'static str,
-    pub labels: Vec<(&'static str, String)>,
     pub value: f64,
 }
 
@@ -23,14 +22,8 @@ impl Gauge {
         Self {
             name: name.into(),
             help,
-            labels: Vec::new(),
             value,
         }
-    }
-
-    pub fn label(mut self, key: &'static str, value: impl Into<String>) -> Self {
-        self.labels.push((key, value.into()));
-        self
     }
 }
 
@@ -51,13 +44,6 @@ pub fn number(v: f64) -> String {
     }
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 /// The exposition text; HELP and TYPE once per metric name, in first-seen order.
 pub fn render(gauges: &[Gauge]) -> String {
     let mut out = String::new();
@@ -68,17 +54,7 @@ pub fn render(gauges: &[Gauge]) -> String {
             let _ = writeln!(out, "# HELP {} {}", g.name, g.help);
             let _ = writeln!(out, "# TYPE {} gauge", g.name);
         }
-        let labels = if g.labels.is_empty() {
-            String::new()
-        } else {
-            let inner: Vec<String> = g
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        };
-        let _ = writeln!(out, "{}{labels} {}", g.name, number(g.value));
+        let _ = writeln!(out, "{} {}", g.name, number(g.value));
     }
     out
 }
@@ -126,17 +102,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_labels_render() {
+    fn gauges_render_with_help_type_and_plain_numbers() {
         assert_eq!(number(f64::INFINITY), "+Inf");
         assert_eq!(number(0.00123), "0.00123");
         assert_eq!(number(108000.0), "108000");
         let text = render(&[
-            Gauge::new("k12_a", "A.", 1.5).label("check", "data\"base"),
-            Gauge::new("k12_a", "A.", 2.0).label("check", "redis"),
+            Gauge::new("k12_a", "A.", 1.5),
+            Gauge::new("k12_b", "B.", 2.0),
         ]);
         assert_eq!(
             text,
-            "# HELP k12_a A.\n# TYPE k12_a gauge\nk12_a{check=\"data\\\"base\"} 1.5\nk12_a{check=\"redis\"} 2\n"
+            "# HELP k12_a A.\n# TYPE k12_a gauge\nk12_a 1.5\n# HELP k12_b B.\n# TYPE k12_b gauge\nk12_b 2\n"
         );
     }
 

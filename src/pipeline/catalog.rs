@@ -8,9 +8,10 @@ use futures_util::{stream, StreamExt};
 
 use super::codec::Codec;
 use super::manifest::{
-    backup_id, keys_for_id, parse_id_time, BackupManifest, BackupStatus, BACKUPS_DIR,
+    keys_for_id, new_run_tag, parse_id_time, run_id, BackupManifest, BackupStatus, BACKUPS_DIR,
     MANIFEST_SUFFIX, NEWEST_FORMAT_VERSION,
 };
+use super::running::{marker_key_for, RunningMarker};
 use crate::storage::{ObjectStore, StorageError};
 
 /// Manifests fetched at once while listing.
@@ -103,6 +104,15 @@ impl<'a> Catalog<'a> {
         Ok(manifest)
     }
 
+    /// The manifest stored at `key` now, `None` when it is gone.
+    pub async fn reread(&self, key: &str) -> Result<Option<BackupManifest>> {
+        match self.read(key).await {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One manifest by id, or `latest`: the newest completed or verified backup.
     pub async fn load(&self, id: &str) -> Result<BackupManifest> {
         if id == "latest" {
@@ -146,21 +156,56 @@ impl<'a> Catalog<'a> {
             .with_context(|| format!("cannot write the manifest of {}", manifest.id))
     }
 
-    /// A new id for a run started at `started`, with its data key (as
-    /// `codec` names it) and manifest key, never reusing an id that has a
-    /// manifest or a data object of any codec: both suffixes share one
-    /// manifest key.
-    pub async fn allocate(
+    /// Whether `manifest` is stored as given (same status and checksum):
+    /// read back after a write whose answer was lost. `Ok(false)` when it
+    /// is missing or differs.
+    pub async fn is_saved(&self, manifest: &BackupManifest) -> Result<bool> {
+        match self.read(&manifest.manifest_key()).await {
+            Ok(stored) => Ok(stored.id == manifest.id
+                && stored.status == manifest.status
+                && stored.sha256 == manifest.sha256),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Claim a new id for a run started at `started` by `marker.runner`,
+    /// its data stored as `codec` names it: its keys, with its running
+    /// marker created (`running.rs`).
+    pub async fn claim(
         &self,
         backup_type: &str,
         started: DateTime<Utc>,
         codec: Codec,
-    ) -> Result<(String, String, String)> {
-        'ids: for attempt in 1..=100 {
-            let id = backup_id(backup_type, started, attempt);
-            let (data, manifest) = keys_for_id(&id, codec)
+        marker: &RunningMarker,
+    ) -> Result<Claim> {
+        self.claim_with(backup_type, started, codec, marker, &mut new_run_tag)
+            .await
+    }
+
+    /// [`Catalog::claim`] with the tags drawn from `next_tag`.
+    ///
+    /// Unique by construction first: the id ends with a random tag. Then
+    /// claimed atomically: the running marker is created only if its key is
+    /// free (`ObjectStore::put_new`: O_EXCL-like on `file://`, `If-None-Match`
+    /// on S3). A tag whose marker, manifest or data object of any codec
+    /// exists (a store that ignores conditional writes, a backup of an older
+    /// version) is skipped for the next one: both suffixes share one
+    /// manifest key.
+    pub(crate) async fn claim_with(
+        &self,
+        backup_type: &str,
+        started: DateTime<Utc>,
+        codec: Codec,
+        marker: &RunningMarker,
+        next_tag: &mut (dyn FnMut() -> String + Send),
+    ) -> Result<Claim> {
+        'ids: for _ in 0..CLAIM_ATTEMPTS {
+            let id = run_id(backup_type, started, &next_tag());
+            let (data_key, manifest_key) = keys_for_id(&id, codec)
                 .context("internal error: generated an invalid backup id")?;
-            if self.store.head(&manifest).await?.is_some() {
+            let marker_key = marker_key_for(&data_key);
+            if self.store.head(&manifest_key).await?.is_some() {
                 continue;
             }
             for other in Codec::ALL {
@@ -170,10 +215,35 @@ impl<'a> Catalog<'a> {
                     continue 'ids;
                 }
             }
-            return Ok((id, data, manifest));
+            let mut ours = marker.clone();
+            ours.id = id.clone();
+            if self.store.put_new(&marker_key, ours.to_bytes()?).await? {
+                return Ok(Claim {
+                    id,
+                    data_key,
+                    marker_key,
+                    marker: ours,
+                });
+            }
         }
-        anyhow::bail!("more than 100 backups started in the same second; refusing to continue")
+        anyhow::bail!(
+            "could not claim a backup id in {} after {CLAIM_ATTEMPTS} tries: every id drawn was \
+             taken, which random ids make all but impossible; check the storage",
+            self.store.describe()
+        )
     }
+}
+
+/// Random tags drawn before a claim gives up.
+const CLAIM_ATTEMPTS: usize = 20;
+
+/// The id of a run and the keys it owns.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub id: String,
+    pub data_key: String,
+    pub marker_key: String,
+    pub marker: RunningMarker,
 }
 
 /// The window of the platform's count of failed runs.
@@ -266,24 +336,94 @@ mod tests {
         let store = crate::storage::LocalStore::new(dir.path().to_owned());
         let catalog = Catalog::new(&store);
         let started = Utc::now();
-        let first = backup_id("full", started, 1);
-        let (zst, _) = keys_for_id(&first, Codec::Zstd).unwrap();
+        // An orphaned zstd object with tag aaaaaaaa: a gzip run skips it too.
+        let (zst, _) = keys_for_id(&run_id("full", started, "aaaaaaaa"), Codec::Zstd).unwrap();
         store
             .put(&zst, Bytes::from_static(b"orphan"))
             .await
             .unwrap();
-        let (id, data, manifest) = catalog
-            .allocate("full", started, Codec::Gzip)
+        let claim = catalog
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
             .await
             .unwrap();
-        assert_eq!(id, backup_id("full", started, 2));
-        assert!(data.ends_with("_2.dump.gz"), "{data}");
-        assert!(manifest.ends_with("_2.manifest.json"), "{manifest}");
-        let (_, zst_data, _) = catalog
-            .allocate("full", started, Codec::Zstd)
+        assert!(
+            claim.data_key.ends_with("_bbbbbbbb.dump.gz"),
+            "{}",
+            claim.data_key
+        );
+        let zstd = catalog
+            .claim_with("full", started, Codec::Zstd, &marker(started), &mut tags())
             .await
             .unwrap();
-        assert!(zst_data.ends_with("_2.dump.zst"), "{zst_data}");
+        assert!(
+            zstd.data_key.ends_with("_cccccccc.dump.zst"),
+            "{}",
+            zstd.data_key
+        );
+    }
+
+    fn marker(started: DateTime<Utc>) -> RunningMarker {
+        RunningMarker {
+            id: String::new(),
+            database: "k12".into(),
+            runner: "k12ctl backup run (pid 1 on test)".into(),
+            started_at: started,
+            heartbeat_at: started,
+        }
+    }
+
+    /// Tags "aaaaaaaa", "bbbbbbbb", ... in turn.
+    fn tags() -> impl FnMut() -> String + Send {
+        let mut letters = b'a'..=b'z';
+        move || (letters.next().unwrap() as char).to_string().repeat(8)
+    }
+
+    #[tokio::test]
+    async fn a_claim_skips_an_id_another_run_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_path_buf());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        let first = catalog
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(first.id.ends_with("_aaaaaaaa"), "{}", first.id);
+        // A second run drawing the same tags in the same second: the first
+        // id is taken (its marker exists), so it gets the next one.
+        let second = catalog
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(second.id.ends_with("_bbbbbbbb"), "{}", second.id);
+        assert_ne!(first.data_key, second.data_key);
+        let stored: RunningMarker =
+            serde_json::from_slice(&store.get(&first.marker_key).await.unwrap()).unwrap();
+        assert_eq!(stored.id, first.id, "the first run's marker is untouched");
+    }
+
+    #[tokio::test]
+    async fn a_claim_never_reuses_the_keys_of_an_existing_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_path_buf());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        // A finished backup with tag aaaaaaaa (its marker long removed).
+        let taken = run_id("full", started, "aaaaaaaa");
+        let (_, manifest_key) = keys_for_id(&taken, Codec::Gzip).unwrap();
+        store
+            .put(&manifest_key, Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        let claim = catalog
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(claim.id.ends_with("_bbbbbbbb"), "{}", claim.id);
+        assert_eq!(
+            store.get(&manifest_key).await.unwrap(),
+            Bytes::from_static(b"{}")
+        );
     }
 
     #[test]

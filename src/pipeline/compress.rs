@@ -11,11 +11,11 @@ use gzp::deflate::Gzip;
 use gzp::par::compress::{ParCompress, ParCompressBuilder};
 use gzp::ZWriter;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::codec::Compression;
 use super::encryption;
-use crate::storage::PartSizer;
+use crate::storage::{PartBudget, PartSizer};
 
 const BLOCK_SIZE: usize = 1024 * 1024;
 
@@ -54,22 +54,17 @@ impl Write for Sealed {
     }
 }
 
-/// Compress on blocking threads; the output is hashed and cut into parts in
-/// order. Returns the bytes stored and their SHA-256.
+/// Compress (gzip or zstd) on blocking threads; the output is hashed and
+/// cut into parts in order. Each part reserves its size in `budget` before
+/// it is filled; the reservation is released when the part's bytes are
+/// dropped (its upload ended). Returns the bytes stored and their SHA-256.
 pub fn compress(
     rx: mpsc::Receiver<Bytes>,
     parts: mpsc::Sender<Bytes>,
-    sizer: PartSizer,
+    budget: PartBudget,
     settings: Sealing,
 ) -> Result<(u64, String)> {
-    let sink = PartSink {
-        buf: Vec::with_capacity(sizer.size_of(1) as usize),
-        hasher: Sha256::new(),
-        sizer,
-        next_part: 1,
-        parts,
-        total: 0,
-    };
+    let sink = PartSink::new(parts, budget, tokio::runtime::Handle::current());
     let sealed = if settings.recipients.is_empty() {
         Sealed::Plain(sink)
     } else {
@@ -129,38 +124,97 @@ fn zstd(
     z.finish().context("compression stopped")
 }
 
+/// A part's bytes and its share of the memory budget, released together.
+struct BudgetedPart {
+    data: Vec<u8>,
+    _reserved: OwnedSemaphorePermit,
+}
+
+impl AsRef<[u8]> for BudgetedPart {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Cuts the stored bytes into parts of exactly the sizer's sizes (the last
+/// one shorter), so a part's buffer never grows past its reservation.
 struct PartSink {
-    buf: Vec<u8>,
+    /// The part being filled, with its reservation.
+    filling: Option<BudgetedPart>,
     hasher: Sha256,
     sizer: PartSizer,
+    budget: PartBudget,
+    runtime: tokio::runtime::Handle,
     next_part: u32,
     parts: mpsc::Sender<Bytes>,
     total: u64,
 }
 
+fn upload_stopped() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped")
+}
+
 impl PartSink {
+    fn new(
+        parts: mpsc::Sender<Bytes>,
+        budget: PartBudget,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            filling: None,
+            hasher: Sha256::new(),
+            sizer: PartSizer::new(),
+            budget,
+            runtime,
+            next_part: 1,
+            parts,
+            total: 0,
+        }
+    }
+
+    /// The part being filled, reserving the next one (and waiting for the
+    /// budget) when none is.
+    fn filling(&mut self) -> std::io::Result<&mut BudgetedPart> {
+        if self.filling.is_none() {
+            let size = self.sizer.size_of(self.next_part);
+            let reserved = self
+                .runtime
+                .block_on(self.budget.reserve(size))
+                .ok_or_else(upload_stopped)?;
+            self.filling = Some(BudgetedPart {
+                data: Vec::with_capacity(size as usize),
+                _reserved: reserved,
+            });
+        }
+        self.filling.as_mut().ok_or_else(upload_stopped)
+    }
+
     fn send_part(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
+        let Some(part) = self.filling.take() else {
+            return Ok(());
+        };
+        if part.data.is_empty() {
             return Ok(());
         }
-        let next_size = self.sizer.size_of(self.next_part + 1) as usize;
-        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(next_size));
-        self.hasher.update(&part);
-        self.total += part.len() as u64;
+        self.hasher.update(&part.data);
+        self.total += part.data.len() as u64;
         self.next_part += 1;
         self.parts
-            .blocking_send(Bytes::from(part))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped"))
+            .blocking_send(Bytes::from_owner(part))
+            .map_err(|_| upload_stopped())
     }
 }
 
 impl Write for PartSink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() as u64 >= self.sizer.size_of(self.next_part) {
+        let size = self.sizer.size_of(self.next_part) as usize;
+        let part = self.filling()?;
+        let take = data.len().min(size - part.data.len());
+        part.data.extend_from_slice(&data[..take]);
+        if part.data.len() >= size {
             self.send_part()?;
         }
-        Ok(data.len())
+        Ok(take)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -182,7 +236,21 @@ mod tests {
             raw_tx.try_send(Bytes::copy_from_slice(chunk)).unwrap();
         }
         drop(raw_tx);
-        let (size, sha) = compress(raw_rx, part_tx, PartSizer::for_estimate(0), settings).unwrap();
+        // As in a backup: on a blocking thread of a runtime, under the budget.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (size, sha) = runtime
+            .block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    compress(raw_rx, part_tx, PartBudget::new(), settings)
+                })
+                .await
+            })
+            .unwrap()
+            .unwrap();
         let mut stored = Vec::new();
         while let Ok(part) = part_rx.try_recv() {
             stored.extend_from_slice(&part);
@@ -229,33 +297,49 @@ mod tests {
     }
 
     #[test]
-    fn parts_are_cut_at_the_part_size_and_hashed_whole() {
+    fn parts_are_cut_at_exactly_the_part_size_and_hashed_whole() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let (tx, mut rx) = mpsc::channel(100);
-        let sizer = PartSizer::for_estimate(0);
-        let part = sizer.size_of(1) as usize;
-        let mut sink = PartSink {
-            buf: Vec::new(),
-            hasher: Sha256::new(),
-            sizer,
-            next_part: 1,
-            parts: tx,
-            total: 0,
-        };
-        let data = vec![7u8; part + 10];
+        let part = PartSizer::new().size_of(1) as usize;
+        let mut sink = PartSink::new(tx, PartBudget::new(), runtime.handle().clone());
+        let data: Vec<u8> = (0..part * 2 + 10).map(|i| (i % 251) as u8).collect();
         sink.write_all(&data[..part - 1]).unwrap();
         assert!(rx.try_recv().is_err());
-        sink.write_all(&data[part - 1..]).unwrap();
-        sink.send_part().unwrap();
+        // One write across the boundary: the part ends exactly at its size.
+        sink.write_all(&data[part - 1..part + 5]).unwrap();
         let first = rx.try_recv().unwrap();
-        assert_eq!(first.len(), part + 10);
+        assert_eq!(first.len(), part);
+        sink.write_all(&data[part + 5..]).unwrap();
+        sink.send_part().unwrap();
+        assert_eq!(rx.try_recv().unwrap().len(), part);
+        assert_eq!(rx.try_recv().unwrap().len(), 10);
+        sink.send_part().unwrap();
         assert!(
             rx.try_recv().is_err(),
             "an empty tail must not become a part"
         );
-        assert_eq!(sink.total, (part + 10) as u64);
+        assert_eq!(sink.total, data.len() as u64);
         assert_eq!(
             hex::encode(sink.hasher.finalize()),
             hex::encode(Sha256::digest(&data))
         );
+    }
+
+    #[test]
+    fn a_part_waits_for_the_budget_and_stops_when_it_closes() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let budget = PartBudget::new();
+        let held = runtime.block_on(budget.reserve(u64::MAX)).unwrap();
+        let (tx, _rx) = mpsc::channel(100);
+        let mut sink = PartSink::new(tx, budget.clone(), runtime.handle().clone());
+        let closer = std::thread::spawn(move || budget.close());
+        let err = sink.write(b"x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        closer.join().unwrap();
+        drop(held);
     }
 }

@@ -2,9 +2,11 @@
 //! object. A backup exists only when its manifest exists. Statuses and fields
 //! mirror the platform's `BackupRecord`.
 //!
-//! Layout (UTC): `backups/YYYY/MM/k12_<type>_<YYYYMMDD_HHMMSS>.dump.gz` (or
-//! `.dump.zst` for zstd) and `.manifest.json` beside it. A second backup
-//! started in the same second in the same place gets a `_2`, `_3`... suffix.
+//! Layout (UTC): `backups/YYYY/MM/k12_<type>_<YYYYMMDD_HHMMSS>_<tag>.dump.gz`
+//! (or `.dump.zst` for zstd) and `.manifest.json` beside it. Since 0.2 an id
+//! ends with a random tag (`k12_full_20261122_020000_3f9a2c1b`) so that runs
+//! started in the same second (two databases, one bucket) never share one;
+//! older ids, with no tag or a `_2`, `_3`... counter, are still read.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +125,17 @@ pub struct Verification {
     pub error: Option<String>,
     /// Per table: expected (manifest) and actual (restored) counts.
     pub tables: BTreeMap<String, TableCheck>,
+    /// Extensions of the backup the scratch role could not create, left out
+    /// of the restore (every table is still restored and counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_extensions: Vec<SkippedExtension>,
+}
+
+/// An extension left out of a restore, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedExtension {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +231,32 @@ pub fn manifest_key_for(data_key: &str) -> String {
     format!("{stem}{MANIFEST_SUFFIX}")
 }
 
-/// `k12_full_20261122_020000`, with `_N` when `attempt` > 1.
+/// Hex digits of the random tag that ends a new id: two runs of one type
+/// started in the same second share an id with probability 2^-32, and the
+/// claim (`Catalog::claim`) then moves the second one to another tag.
+pub const RUN_TAG_LEN: usize = 8;
+/// The longest tag `parse_id_time` accepts.
+const MAX_TAG_LEN: usize = 16;
+
+/// `k12_full_20261122_020000_3f9a2c1b`: the id of a new run, unique by
+/// its random `tag` (see [`new_run_tag`]), sortable by its start (to the
+/// second; the tag orders runs of one second arbitrarily).
+pub fn run_id(backup_type: &str, started: DateTime<Utc>, tag: &str) -> String {
+    format!(
+        "k12_{backup_type}_{}_{tag}",
+        started.format("%Y%m%d_%H%M%S")
+    )
+}
+
+/// A fresh random tag for [`run_id`]: [`RUN_TAG_LEN`] lowercase hex digits.
+pub fn new_run_tag() -> String {
+    let n: u32 = rand::random();
+    format!("{n:0width$x}", width = RUN_TAG_LEN)
+}
+
+/// The ids of k12ctl before 0.2: `k12_full_20261122_020000`, with `_N`
+/// when `attempt` > 1 (the tests make old catalogs with them).
+#[cfg(test)]
 pub fn backup_id(backup_type: &str, started: DateTime<Utc>, attempt: u32) -> String {
     let base = format!("k12_{backup_type}_{}", started.format("%Y%m%d_%H%M%S"));
     if attempt > 1 {
@@ -239,7 +277,8 @@ pub fn keys_for_id(id: &str, codec: Codec) -> Option<(String, String)> {
     ))
 }
 
-/// The start time encoded in an id: `k12_<type>_<YYYYMMDD>_<HHMMSS>[_N]`.
+/// The start time encoded in an id: `k12_<type>_<YYYYMMDD>_<HHMMSS>[_T]`,
+/// where `T` is a run tag (lowercase hex) or, in older ids, a counter.
 pub fn parse_id_time(id: &str) -> Option<DateTime<Utc>> {
     let rest = id.strip_prefix("k12_")?;
     let mut parts = rest.split('_');
@@ -249,8 +288,13 @@ pub fn parse_id_time(id: &str) -> Option<DateTime<Utc>> {
     }
     let date = parts.next()?;
     let time = parts.next()?;
-    if let Some(n) = parts.next() {
-        if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) || parts.next().is_some() {
+    if let Some(tag) = parts.next() {
+        let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+        if tag.is_empty()
+            || tag.len() > MAX_TAG_LEN
+            || !tag.chars().all(hex)
+            || parts.next().is_some()
+        {
             return None;
         }
     }
@@ -304,6 +348,7 @@ mod tests {
                     actual: Some(2),
                 },
             )]),
+            skipped_extensions: Vec::new(),
         });
         m.upgrade_row_count_keys();
         let keys: Vec<&str> = m.table_row_counts.keys().map(String::as_str).collect();
@@ -344,11 +389,38 @@ mod tests {
     }
 
     #[test]
+    fn new_ids_carry_a_tag_and_still_parse_and_sort_by_time() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+        let (a, b) = (
+            run_id("full", t, &new_run_tag()),
+            run_id("full", t, &new_run_tag()),
+        );
+        assert!(a.starts_with("k12_full_20261122_020000_"), "{a}");
+        assert_eq!(a.len(), "k12_full_20261122_020000_".len() + RUN_TAG_LEN);
+        assert_ne!(a, b, "two runs in one second get two ids");
+        for id in [&a, &b] {
+            assert_eq!(parse_id_time(id), Some(t));
+            let (data, manifest) = keys_for_id(id, Codec::Gzip).unwrap();
+            assert_eq!(data, format!("backups/2026/11/{id}.dump.gz"));
+            assert_eq!(manifest_key_for(&data), manifest);
+        }
+        // Old ids still parse: no suffix, and the counter of 0.1.
+        assert_eq!(parse_id_time("k12_full_20261122_020000"), Some(t));
+        assert_eq!(parse_id_time("k12_full_20261122_020000_12"), Some(t));
+        // Sortable by time: a later second sorts after, whatever the tags.
+        let later = run_id("full", t + chrono::Duration::seconds(1), "00000000");
+        assert!(later > run_id("full", t, "ffffffff"));
+    }
+
+    #[test]
     fn foreign_ids_are_rejected() {
         for bad in [
             "latest",
             "k12_full_2026112_020000",
             "k12_full_20261122_020000_x",
+            "k12_full_20261122_020000_3F9A2C1B",
+            "k12_full_20261122_020000_0123456789abcdef0",
+            "k12_full_20261122_020000_3f9a2c1b_2",
             "../../etc/passwd",
             "k12_FULL_20261122_020000",
             "k12_full_20261322_020000",

@@ -101,6 +101,9 @@ pub fn verification_result(v: &Verification) -> Value {
     if let Some(error) = &v.error {
         result["error"] = error.as_str().into();
     }
+    if !v.skipped_extensions.is_empty() {
+        result["skipped_extensions"] = json!(v.skipped_extensions);
+    }
     result
 }
 
@@ -245,6 +248,7 @@ mod tests {
                 ("public.courses".to_owned(), check(Some(9), Some(2))),
                 ("public.gone".to_owned(), check(Some(1), None)),
             ]),
+            skipped_extensions: Vec::new(),
         };
         let r = verification_result(&v);
         assert_eq!(r["passed"], false);
@@ -273,6 +277,7 @@ mod tests {
             failed_check: Some("sha256".into()),
             error: Some("SHA-256 mismatch".into()),
             tables: BTreeMap::new(),
+            skipped_extensions: Vec::new(),
         };
         let r = verification_result(&v);
         assert_eq!(r["tables_checked"], 0);

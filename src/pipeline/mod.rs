@@ -9,12 +9,15 @@ pub mod compress;
 pub mod encryption;
 pub mod manifest;
 pub mod mirror;
+pub mod pg_errors;
 pub mod pg_tools;
 pub mod prune;
 pub mod restore;
 pub mod retention;
+pub mod running;
 pub mod stored;
 pub mod tenant;
+pub mod toc;
 pub mod verify;
 
 /// Receives byte counts as a pipeline moves data. Implemented by the output

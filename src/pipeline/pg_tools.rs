@@ -69,8 +69,27 @@ impl PgTool {
         for var in INHERITED_PG_VARS {
             cmd.env_remove(var);
         }
+        // The tool's own messages in English: `pg_errors` reads them.
         cmd.envs(conn.child_env(application_name))
+            .env_remove("LC_ALL")
+            .env("LC_MESSAGES", "C")
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// A command for this tool that connects nowhere (`pg_restore -l`), with
+    /// no inherited libpq settings and stdin, stdout and stderr piped.
+    pub fn offline_command(&self) -> Command {
+        let mut cmd = Command::new(&self.path);
+        for var in INHERITED_PG_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env_remove("LC_ALL")
+            .env("LC_MESSAGES", "C")
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

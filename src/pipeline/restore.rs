@@ -7,6 +7,10 @@
 //! finish, and so cannot commit, without that chunk: a damaged object never
 //! leaves a half-restored target behind.
 //!
+//! Extensions the restoring role cannot create are left out (`toc.rs`), and
+//! a failure is classified (`pg_errors.rs`): the environment's fault, or the
+//! data's.
+//!
 //! `--jobs`: pg_restore needs a seekable archive for parallel restore, so the
 //! stream is written to a temporary file (mode 0600, deleted on every path),
 //! checked, and only then restored.
@@ -22,8 +26,11 @@ use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::pg_tools::{collect_stderr, last_lines, PgTool};
+use super::manifest::SkippedExtension;
+use super::pg_errors::{self, FailureClass, ToolFailure};
+use super::pg_tools::{collect_stderr, PgTool};
 use super::stored::ReadOutcome;
+use super::toc::{self, Pending};
 use super::ProgressSink;
 use crate::db::conn::conninfo_dbname;
 use crate::db::ConnInfo;
@@ -63,15 +70,11 @@ pub struct LoadReport {
     /// The stored object is not what the manifest says, or not valid gzip/zstd.
     pub integrity_error: Option<String>,
     /// pg_restore or psql failed (or the stream is not an archive).
-    pub restore_error: Option<String>,
+    pub restore_error: Option<ToolFailure>,
     /// Decoded bytes handed to pg_restore/psql.
     pub restored_bytes: u64,
-}
-
-impl LoadReport {
-    pub fn ok(&self) -> bool {
-        self.integrity_error.is_none() && self.restore_error.is_none()
-    }
+    /// Extensions left out because the role cannot create them.
+    pub skipped_extensions: Vec<SkippedExtension>,
 }
 
 /// The client tools a load may need.
@@ -96,13 +99,14 @@ pub async fn load(
         let integrity_error = integrity(&read, check);
         let restore_error = integrity_error
             .is_none()
-            .then(|| "the backup holds no data".to_owned());
+            .then(|| data_failure("the backup holds no data"));
         return Ok(LoadReport {
             read,
             format: None,
             integrity_error,
             restore_error,
             restored_bytes: 0,
+            skipped_extensions: Vec::new(),
         });
     };
     let format = if first.starts_with(CUSTOM_MAGIC) {
@@ -115,28 +119,68 @@ pub async fn load(
         let integrity_error = integrity(&read, check);
         return Ok(LoadReport {
             restore_error: integrity_error.is_none().then(|| {
-                "the backup is not a pg_dump custom-format archive (no PGDMP header)".to_owned()
+                data_failure("the backup is not a pg_dump custom-format archive (no PGDMP header)")
             }),
             read,
             format: None,
             integrity_error,
             restored_bytes: 0,
+            skipped_extensions: Vec::new(),
         });
     };
-    match opts.jobs {
+    let mut pending = Pending::new(first, chunks);
+    let plan = match format {
+        ArchiveFormat::Custom => match toc::read_list(&loaders.pg_restore, &mut pending).await? {
+            Some(list) => toc::plan(&list, target).await?,
+            None => toc::ExtensionPlan::default(),
+        },
+        ArchiveFormat::PlainSql => toc::ExtensionPlan::default(),
+    };
+    let list = plan.list_file.as_ref().map(|f| f.path());
+    let mut report = match opts.jobs {
         Some(jobs) if format == ArchiveFormat::Custom => {
             load_via_file(
-                loaders, target, first, chunks, reader, check, opts, jobs, progress,
+                loaders, target, pending, reader, check, opts, jobs, list, progress,
             )
-            .await
+            .await?
         }
         _ => {
             load_streaming(
-                loaders, target, format, first, chunks, reader, check, opts, progress,
+                loaders, target, format, pending, reader, check, opts, list, progress,
             )
-            .await
+            .await?
         }
+    };
+    if let Some(failure) = &mut report.restore_error {
+        blame_skipped_extensions(failure, &plan.skipped);
     }
+    report.skipped_extensions = plan.skipped;
+    Ok(report)
+}
+
+fn data_failure(message: &str) -> ToolFailure {
+    ToolFailure {
+        class: FailureClass::Data,
+        sqlstate: None,
+        reason: "archive unreadable",
+        message: message.to_owned(),
+    }
+}
+
+/// An object that needs a skipped extension (a column of its type, a
+/// function of it) cannot be created: that is the role's limit, not the data.
+fn blame_skipped_extensions(failure: &mut ToolFailure, skipped: &[SkippedExtension]) {
+    if skipped.is_empty() || !failure.message.contains("does not exist") {
+        return;
+    }
+    let names: Vec<&str> = skipped.iter().map(|s| s.name.as_str()).collect();
+    failure.class = FailureClass::Environment;
+    failure.reason = "needs an extension the role cannot create";
+    failure.message = format!(
+        "{} (the backup needs extension(s) {} that this role cannot create)",
+        failure.message,
+        names.join(", ")
+    );
 }
 
 async fn finish_read(reader: JoinHandle<Result<ReadOutcome>>) -> Result<ReadOutcome> {
@@ -164,6 +208,7 @@ async fn spawn_loader(
     format: ArchiveFormat,
     opts: &LoadOptions,
     file: Option<&Path>,
+    list: Option<&Path>,
 ) -> Result<(Child, JoinHandle<String>, &'static str)> {
     let dbname = conninfo_dbname(&target.dbname);
     let (mut cmd, name) = match format {
@@ -183,6 +228,9 @@ async fn spawn_loader(
             }
             if opts.skip_post_data {
                 cmd.arg("--section=pre-data").arg("--section=data");
+            }
+            if let Some(list) = list {
+                cmd.arg("--use-list").arg(list);
             }
             if let (Some(jobs), Some(file)) = (opts.jobs, file) {
                 cmd.arg(format!("--jobs={jobs}")).arg(file);
@@ -215,13 +263,8 @@ async fn spawn_loader(
     Ok((child, stderr, name))
 }
 
-fn tool_error(name: &str, status: ExitStatus, stderr: &str) -> String {
-    let detail = last_lines(stderr, 3);
-    if detail.is_empty() {
-        format!("{name} failed ({status})")
-    } else {
-        format!("{name} failed ({status}): {detail}")
-    }
+fn tool_error(name: &str, status: ExitStatus, stderr: &str) -> ToolFailure {
+    pg_errors::classify(name, &status.to_string(), stderr)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -229,19 +272,21 @@ async fn load_streaming(
     loaders: &Loaders,
     target: &ConnInfo,
     format: ArchiveFormat,
-    first: Bytes,
-    mut chunks: mpsc::Receiver<Bytes>,
+    mut chunks: Pending,
     reader: JoinHandle<Result<ReadOutcome>>,
     check: &(dyn Fn(&ReadOutcome) -> Option<String> + Sync),
     opts: &LoadOptions,
+    list: Option<&Path>,
     progress: &dyn ProgressSink,
 ) -> Result<LoadReport> {
-    let (mut child, stderr, name) = spawn_loader(loaders, target, format, opts, None).await?;
+    let (mut child, stderr, name) = spawn_loader(loaders, target, format, opts, None, list).await?;
     let mut stdin = child.stdin.take();
     let mut restored = 0u64;
     // Everything but the last chunk goes through as it arrives.
-    let mut held = first;
-    while let Some(next) = chunks.recv().await {
+    let Some(mut held) = chunks.next().await else {
+        anyhow::bail!("the decoded stream ended before it began");
+    };
+    while let Some(next) = chunks.next().await {
         let chunk = std::mem::replace(&mut held, next);
         restored += feed(&mut stdin, chunk, progress).await;
     }
@@ -268,6 +313,7 @@ async fn load_streaming(
         integrity_error,
         restore_error,
         restored_bytes: restored,
+        skipped_extensions: Vec::new(),
     })
 }
 
@@ -291,12 +337,12 @@ async fn feed(stdin: &mut Option<ChildStdin>, chunk: Bytes, progress: &dyn Progr
 async fn load_via_file(
     loaders: &Loaders,
     target: &ConnInfo,
-    first: Bytes,
-    mut chunks: mpsc::Receiver<Bytes>,
+    mut chunks: Pending,
     reader: JoinHandle<Result<ReadOutcome>>,
     check: &(dyn Fn(&ReadOutcome) -> Option<String> + Sync),
     opts: &LoadOptions,
     jobs: u32,
+    list: Option<&Path>,
     progress: &dyn ProgressSink,
 ) -> Result<LoadReport> {
     // NamedTempFile is created 0600 and deleted when dropped, on every path.
@@ -310,14 +356,15 @@ async fn load_via_file(
     }
     .context("cannot create the temporary file for --jobs")?;
     let mut written = 0u64;
-    let mut next = Some(first);
-    while let Some(chunk) = next {
+    while let Some(chunk) = chunks.next().await {
         let file = temp.as_file_mut();
         let len = chunk.len() as u64;
-        tokio::task::block_in_place(|| file.write_all(&chunk))
-            .with_context(|| format!("cannot write {}", temp.path().display()))?;
+        if let Err(e) = tokio::task::block_in_place(|| file.write_all(&chunk)) {
+            // The reader must not block on a full channel: stop it.
+            drop(chunks);
+            return Err(temp_write_error(temp.path(), written, e));
+        }
         written += len;
-        next = chunks.recv().await;
     }
     let read = finish_read(reader).await?;
     let integrity_error = integrity(&read, check);
@@ -328,6 +375,7 @@ async fn load_via_file(
             integrity_error,
             restore_error: None,
             restored_bytes: 0,
+            skipped_extensions: Vec::new(),
         });
     }
     progress.phase("restoring in parallel");
@@ -342,6 +390,7 @@ async fn load_via_file(
         ArchiveFormat::Custom,
         &opts,
         Some(temp.path()),
+        list,
     )
     .await?;
     let status = child.wait().await.context("cannot wait for pg_restore")?;
@@ -354,5 +403,26 @@ async fn load_via_file(
         integrity_error: None,
         restore_error: (!status.success()).then(|| tool_error(name, status, &stderr)),
         restored_bytes: written,
+        skipped_extensions: Vec::new(),
     })
+}
+
+/// A write to the temporary file of `--jobs` failed: name the directory
+/// and, when it is full, say so (the file is removed when it is dropped).
+fn temp_write_error(path: &Path, written: u64, e: std::io::Error) -> anyhow::Error {
+    let dir = path
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    if e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull {
+        anyhow::anyhow!(
+            "the disk of the temporary directory {dir} is full after {written} bytes of the \
+             --jobs copy ({e}); the temporary file was removed. Free space there or give \
+             --temp-dir a directory with room for the uncompressed backup"
+        )
+    } else {
+        anyhow::anyhow!(
+            "cannot write the --jobs copy in {dir}: {e}; the temporary file was removed"
+        )
+    }
 }

@@ -37,8 +37,6 @@ pub struct ReadOutcome {
     pub sha256: String,
     /// Why the compressed stream could not be decoded, if it could not.
     pub decode_error: Option<String>,
-    /// What the object was compressed with (None: passed through as stored).
-    pub codec: Option<Codec>,
 }
 
 /// How to treat the object's bytes.
@@ -124,7 +122,6 @@ fn read_blocking<R: Read>(
         progress,
     };
     let mut decode_error = None;
-    let mut codec = None;
     if decode != Decode::None {
         let buffered = BufReader::with_capacity(CHUNK, &mut hashing);
         let result = match identities {
@@ -137,7 +134,7 @@ fn read_blocking<R: Read>(
             },
         };
         match result {
-            Ok(found) => codec = found,
+            Ok(_) => {}
             Err(e) if e.is::<Cancelled>() => return Err(e),
             Err(e) if hashing.failed => return Err(e.context("reading the stored object failed")),
             Err(e) => decode_error = Some(format!("{e:#}")),
@@ -150,7 +147,6 @@ fn read_blocking<R: Read>(
         size: hashing.count,
         sha256: hex::encode(hashing.hasher.finalize()),
         decode_error,
-        codec,
     })
 }
 
@@ -236,7 +232,6 @@ mod tests {
         assert_eq!(outcome.size, stored.len() as u64);
         assert_eq!(outcome.sha256, hex::encode(Sha256::digest(&stored)));
         assert!(outcome.decode_error.is_none());
-        assert_eq!(outcome.codec, Some(Codec::Gzip));
     }
 
     #[test]
@@ -269,7 +264,7 @@ mod tests {
     fn sniff_passes_plain_bytes_through() {
         let (out, outcome) = read_all(b"PGDMP raw".to_vec(), Decode::Sniff);
         assert_eq!(out, b"PGDMP raw");
-        assert_eq!(outcome.codec, None);
+        assert!(outcome.decode_error.is_none());
         let (out, _) = read_all(b"not gzip".to_vec(), Decode::Expect(Codec::Gzip));
         assert!(out.is_empty());
     }
@@ -320,7 +315,6 @@ mod tests {
         for decode in [Decode::Expect(Codec::Zstd), Decode::Sniff] {
             let (out, outcome) = read_all(stored.clone(), decode);
             assert_eq!(out, data);
-            assert_eq!(outcome.codec, Some(Codec::Zstd));
             assert!(outcome.decode_error.is_none());
             assert_eq!(outcome.sha256, hex::encode(Sha256::digest(&stored)));
         }

@@ -180,8 +180,9 @@ async fn fill(
     }
     if let Some(e) = report.restore_error {
         anyhow::bail!(
-            "restore of backup {} into a scratch database failed: {e}",
-            m.id
+            "restore of backup {} into a scratch database failed: {}",
+            m.id,
+            e.message
         );
     }
     Ok(())

@@ -5,7 +5,16 @@
 //! place when complete, so a reader sees a whole object or none; an
 //! interrupted upload leaves only a `.partial-*` file, which
 //! `list_pending_uploads` reports.
+//!
+//! Backups hold student data, unencrypted unless age recipients are set, so
+//! every file is created 0600 and every directory 0700, whatever the umask
+//! (the mode is set explicitly after creation, since a umask can only take
+//! bits away and an odd one could take the owner's). The directory is
+//! fsynced after a rename or a new entry, so a completed object survives a
+//! crash of the machine, not only of the process.
 
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -19,6 +28,9 @@ use super::{MultipartUpload, ObjectInfo, ObjectReader, ObjectStore, PendingUploa
 use crate::exit;
 
 const PARTIAL_MARKER: &str = ".partial-";
+/// Modes of what the store creates: owner only.
+const FILE_MODE: u32 = 0o600;
+const DIR_MODE: u32 = 0o700;
 
 pub struct LocalStore {
     root: PathBuf,
@@ -81,19 +93,89 @@ impl LocalStore {
     }
 }
 
+/// Create `dir` and any missing parent, each 0700, and fsync the parent of
+/// each new directory so that the entry itself is durable.
+async fn create_private_dirs(dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut cursor = Some(dir);
+    while let Some(d) = cursor {
+        match fs::metadata(d).await {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => anyhow::bail!("{} exists and is not a directory", d.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(d),
+            Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", d.display())),
+        }
+        cursor = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        let created = fs::DirBuilder::new().mode(DIR_MODE).create(d).await;
+        match created {
+            Ok(()) => {
+                fs::set_permissions(d, Permissions::from_mode(DIR_MODE))
+                    .await
+                    .with_context(|| format!("cannot make {} private", d.display()))?;
+                if let Some(parent) = d.parent() {
+                    sync_dir(parent).await?;
+                }
+            }
+            // Another run created it meanwhile: it made it private too.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create directory {}", d.display()))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Create a new file readable by its owner only.
+async fn create_private_file(path: &Path) -> Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.set_permissions(Permissions::from_mode(FILE_MODE))
+        .await
+        .with_context(|| format!("cannot make {} private", path.display()))?;
+    Ok(file)
+}
+
+/// Flush a directory's entries (a rename, a new file) to disk.
+async fn sync_dir(dir: &Path) -> Result<()> {
+    let handle = fs::File::open(dir)
+        .await
+        .with_context(|| format!("cannot open directory {}", dir.display()))?;
+    handle
+        .sync_all()
+        .await
+        .with_context(|| format!("cannot flush directory {}", dir.display()))
+}
+
+/// Move a complete file into place and make the rename durable.
+async fn rename_durably(tmp: &Path, path: &Path) -> Result<()> {
+    fs::rename(tmp, path)
+        .await
+        .with_context(|| format!("cannot move {} into place", path.display()))?;
+    match path.parent() {
+        Some(dir) => sync_dir(dir).await,
+        None => Ok(()),
+    }
+}
+
 /// Write the whole file, flush it to disk, then rename it into place.
 async fn write_atomically(path: &Path, body: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
-            .await
-            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        create_private_dirs(dir).await?;
     }
     let tmp = LocalStore::partial_path(path);
     let result = async {
-        let mut f = fs::File::create(&tmp).await?;
+        let mut f = create_private_file(&tmp).await?;
         f.write_all(body).await?;
         f.sync_all().await?;
-        fs::rename(&tmp, path).await
+        rename_durably(&tmp, path).await
     }
     .await;
     if result.is_err() {
@@ -123,6 +205,35 @@ impl ObjectStore for LocalStore {
 
     async fn put(&self, key: &str, body: Bytes) -> Result<()> {
         write_atomically(&self.path(key)?, &body).await
+    }
+
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            create_private_dirs(dir).await?;
+        }
+        // Written whole under a temporary name, then hard-linked to the key:
+        // link(2) fails when the name exists, atomically, and readers never
+        // see a half-written object.
+        let tmp = Self::partial_path(&path);
+        let result = async {
+            let mut f = create_private_file(&tmp).await?;
+            f.write_all(&body).await?;
+            f.sync_all().await?;
+            match fs::hard_link(&tmp, &path).await {
+                Ok(()) => {
+                    if let Some(dir) = path.parent() {
+                        sync_dir(dir).await?;
+                    }
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(anyhow::Error::new(e)),
+            }
+        }
+        .await;
+        let _ = fs::remove_file(&tmp).await;
+        result.with_context(|| format!("cannot create {}", path.display()))
     }
 
     async fn get(&self, key: &str) -> Result<Bytes> {
@@ -180,14 +291,10 @@ impl ObjectStore for LocalStore {
     async fn create_upload(&self, key: &str) -> Result<Box<dyn MultipartUpload>> {
         let path = self.path(key)?;
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)
-                .await
-                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            create_private_dirs(dir).await?;
         }
         let tmp = Self::partial_path(&path);
-        let file = fs::File::create(&tmp)
-            .await
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = create_private_file(&tmp).await?;
         Ok(Box::new(LocalUpload { file, tmp, path }))
     }
 
@@ -232,9 +339,7 @@ impl MultipartUpload for LocalUpload {
         file.sync_all()
             .await
             .with_context(|| format!("cannot flush {}", self.tmp.display()))?;
-        fs::rename(&self.tmp, &self.path)
-            .await
-            .with_context(|| format!("cannot move {} into place", self.path.display()))
+        rename_durably(&self.tmp, &self.path).await
     }
 
     async fn abort(self: Box<Self>) -> Result<()> {
@@ -244,5 +349,91 @@ impl MultipartUpload for LocalUpload {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.tmp.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Every file and directory under `dir`, `dir` included.
+    fn everything(dir: &Path) -> Vec<PathBuf> {
+        let mut out = vec![dir.to_path_buf()];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(everything(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn objects_and_directories_are_private_to_the_owner() {
+        let parent = tempfile::tempdir().unwrap();
+        let root = parent.path().join("store");
+        let store = LocalStore::new(root.clone());
+        store
+            .put("backups/2026/11/a.manifest.json", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        let mut upload = store
+            .create_upload("backups/2026/12/b.dump.gz")
+            .await
+            .unwrap();
+        upload
+            .write_part(Bytes::from_static(b"data"))
+            .await
+            .unwrap();
+        upload.complete().await.unwrap();
+        let pending = store
+            .create_upload("backups/2026/12/c.dump.gz")
+            .await
+            .unwrap();
+
+        let all = everything(&root);
+        assert_eq!(all.len(), 8, "{all:?}");
+        for path in all {
+            let expected = if path.is_dir() { DIR_MODE } else { FILE_MODE };
+            assert_eq!(mode(&path), expected, "{}", path.display());
+        }
+        pending.abort().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_new_object_is_created_once() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(root.path().to_path_buf());
+        let key = "backups/2026/11/a.running.json";
+        assert!(store
+            .put_new(key, Bytes::from_static(b"first"))
+            .await
+            .unwrap());
+        assert!(!store
+            .put_new(key, Bytes::from_static(b"second"))
+            .await
+            .unwrap());
+        assert_eq!(store.get(key).await.unwrap(), Bytes::from_static(b"first"));
+        assert_eq!(mode(&root.path().join(key)), FILE_MODE);
+        assert_eq!(store.list_pending_uploads().await.unwrap(), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn an_existing_directory_is_left_as_the_operator_made_it() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(root.path(), Permissions::from_mode(0o750)).unwrap();
+        let store = LocalStore::new(root.path().to_path_buf());
+        store
+            .put("x.json", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(mode(root.path()), 0o750);
+        assert_eq!(mode(&root.path().join("x.json")), FILE_MODE);
     }
 }

@@ -5,6 +5,7 @@
 //! store and in which order.
 
 mod local;
+mod parts;
 mod s3;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::config::{S3Settings, StorageSettings};
 use crate::exit;
 
 pub use local::LocalStore;
+pub use parts::{PartBudget, PartSizer};
 pub use s3::S3Store;
 
 /// One stored object.
@@ -66,6 +68,12 @@ pub trait ObjectStore: Send + Sync {
     /// Store a small object in one request; readers see all of it or none.
     async fn put(&self, key: &str, body: Bytes) -> Result<()>;
 
+    /// Store a small object only if `key` is free; `false` when it is taken.
+    /// Atomic on `file://` and on S3 stores that honour `If-None-Match: *`
+    /// (AWS S3, MinIO, R2). Stores that ignore the header (Garage 2.5)
+    /// overwrite, so callers must not depend on it alone for uniqueness.
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool>;
+
     /// Read a small object whole. A missing key is `StorageError::NotFound`.
     async fn get(&self, key: &str) -> Result<Bytes>;
 
@@ -103,51 +111,6 @@ pub trait MultipartUpload: Send {
 
     /// Stop in-flight parts and discard everything uploaded.
     async fn abort(self: Box<Self>) -> Result<()>;
-}
-
-/// S3 allows at most 10,000 parts per upload and 5 GiB per part.
-pub const MAX_PARTS: u32 = 10_000;
-/// S3's minimum part size. Memory in flight is a few parts, so the smallest
-/// allowed part keeps memory low and the same for every database below
-/// 40 GB (parts grow only when the estimate needs them to).
-const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-
-/// Chooses part sizes for a stream whose length is not known in advance.
-///
-/// The base size is chosen from an estimate of the stream (the database
-/// size): `estimate / 8,000`, at least 5 MiB. The first 8,000 parts use it;
-/// the part size then doubles at part 8,001 and again at 9,001, so the
-/// 10,000 parts hold `14,000 x base` in all: 1.75 times the estimate, and
-/// never less than 68 GiB, however wrong the estimate.
-#[derive(Debug, Clone, Copy)]
-pub struct PartSizer {
-    base: u64,
-}
-
-impl PartSizer {
-    pub fn for_estimate(estimated_bytes: u64) -> Self {
-        let base = estimated_bytes.div_ceil(8_000);
-        // Round to a whole MiB so part sizes are easy to read in logs.
-        let base = base.div_ceil(1024 * 1024) * 1024 * 1024;
-        Self {
-            base: base.clamp(MIN_PART_SIZE, MAX_PART_SIZE / 4),
-        }
-    }
-
-    /// Size of part `number` (1-based, as S3 counts).
-    pub fn size_of(&self, number: u32) -> u64 {
-        match number {
-            0..=8_000 => self.base,
-            8_001..=9_000 => self.base * 2,
-            _ => self.base * 4,
-        }
-    }
-
-    /// Bytes the full 10,000 parts can hold.
-    pub fn capacity(&self) -> u64 {
-        (1..=MAX_PARTS).map(|n| self.size_of(n)).sum()
-    }
 }
 
 /// Open the store a storage URL names.
@@ -271,29 +234,6 @@ pub(crate) fn join_key(prefix: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const GIB: u64 = 1024 * 1024 * 1024;
-    const TIB: u64 = 1024 * GIB;
-
-    #[test]
-    fn a_terabyte_fits_in_ten_thousand_parts() {
-        let sizer = PartSizer::for_estimate(TIB);
-        assert!(sizer.capacity() >= TIB + TIB / 2, "{}", sizer.capacity());
-        assert!(sizer.size_of(MAX_PARTS) <= MAX_PART_SIZE);
-    }
-
-    #[test]
-    fn small_databases_use_small_parts_and_still_have_headroom() {
-        let sizer = PartSizer::for_estimate(50 * 1024 * 1024);
-        assert_eq!(sizer.size_of(1), MIN_PART_SIZE);
-        assert!(sizer.capacity() > 64 * GIB);
-    }
-
-    #[test]
-    fn part_sizes_never_exceed_the_s3_limit() {
-        let sizer = PartSizer::for_estimate(u64::MAX / 2);
-        assert!(sizer.size_of(MAX_PARTS) <= MAX_PART_SIZE);
-    }
 
     #[test]
     fn full_object_urls_name_a_bucket_and_key_or_a_file() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
@@ -24,6 +25,10 @@ use super::{
 };
 use crate::config::{ChecksumMode, S3Settings};
 
+/// Bound on opening a connection to the endpoint (or the S3 timeout, if
+/// shorter).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct S3Store {
     client: Client,
     bucket: String,
@@ -35,13 +40,20 @@ pub struct S3Store {
 
 impl S3Store {
     pub async fn new(bucket: &str, prefix: &str, settings: &S3Settings) -> Result<Self> {
+        // No request waits forever: connecting is bounded, an answer that
+        // does not start within the timeout is retried, and so is a body
+        // (part upload or download) that stops moving for as long.
         let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .read_timeout(Duration::from_secs(120))
+            .connect_timeout(settings.timeout.min(CONNECT_TIMEOUT))
+            .read_timeout(settings.timeout)
+            .build();
+        let stalled = StalledStreamProtectionConfig::enabled()
+            .grace_period(settings.timeout)
             .build();
         let shared = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
             .timeout_config(timeouts)
+            .stalled_stream_protection(stalled)
             .retry_config(RetryConfig::standard().with_max_attempts(4))
             .load()
             .await;
@@ -109,7 +121,7 @@ impl S3Store {
             .as_service_error()
             .and_then(|e| e.code())
             .map(str::to_owned);
-        let detail = DisplayErrorContext(&err).to_string();
+        let detail = summary(&err);
         let bucket = &self.bucket;
         let msg = match (&err, code.as_deref(), status) {
             (SdkError::DispatchFailure(_), ..) | (SdkError::TimeoutError(_), ..) => format!(
@@ -147,6 +159,28 @@ impl S3Store {
     }
 }
 
+/// One line for an SDK error: a service's code, HTTP status and message
+/// (not the SDK's debug dump of the response); otherwise the chain of causes.
+pub(crate) fn summary<E>(err: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(service) => {
+            let status = err
+                .raw_response()
+                .map(|r| format!(" (HTTP {})", r.status().as_u16()))
+                .unwrap_or_default();
+            let code = service.code().unwrap_or("error");
+            match service.message() {
+                Some(message) => format!("{code}{status}: {message}"),
+                None => format!("{code}{status}"),
+            }
+        }
+        None => DisplayErrorContext(err).to_string(),
+    }
+}
+
 /// Whether the SDK failed for want of credentials, and the short reason
 /// (the chain's own message, without the screen of provider internals).
 fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -169,6 +203,34 @@ fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<String
         source = e.source();
     }
     None
+}
+
+/// One short line for an SDK error: S3's status, code and message, or the
+/// chain of transport causes, without the SDK's debug dump of the response.
+fn brief<E>(err: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let SdkError::ServiceError(s) = err {
+        let status = s.raw().status().as_u16();
+        let e = s.err();
+        return match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("S3 answered {status} {code}: {message}"),
+            (Some(code), None) => format!("S3 answered {status} {code}"),
+            _ => format!("S3 answered {status}"),
+        };
+    }
+    let mut line = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = e.source();
+    }
+    line
 }
 
 fn to_datetime(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<DateTime<Utc>> {
@@ -209,6 +271,34 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| self.explain(e, &format!("write {full}")))?;
         Ok(())
+    }
+
+    async fn put_new(&self, key: &str, body: Bytes) -> Result<bool> {
+        let full = self.full_key(key);
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .set_server_side_encryption(self.sse.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            // 412: the key exists. 409: another conditional write of the key
+            // is in progress (AWS); whoever wins, this caller lost.
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 409)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.explain(e, &format!("write {full}"))),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Bytes> {
@@ -317,6 +407,7 @@ impl ObjectStore for S3Store {
             key: full,
             upload_id,
             next_part: 1,
+            sent_bytes: 0,
             done: Vec::new(),
             in_flight: JoinSet::new(),
             max_in_flight: self.parts_in_flight,
@@ -378,12 +469,60 @@ struct S3Upload {
     key: String,
     upload_id: String,
     next_part: i32,
+    /// Bytes handed to parts: the object's size once complete.
+    sent_bytes: u64,
     done: Vec<CompletedPart>,
     in_flight: JoinSet<Result<CompletedPart>>,
     max_in_flight: usize,
 }
 
 impl S3Upload {
+    /// CompleteMultipartUpload failed after the SDK's retries, but S3 may
+    /// have completed the object and only the answer been lost. Read back:
+    /// an object of exactly our size at our (unique) key is ours, complete.
+    /// Otherwise the upload is aborted, so no parts are left behind; when
+    /// even the read fails, the key is also deleted, so that a `failed`
+    /// manifest never sits over a complete object.
+    async fn settle_failed_completion(self: Box<Self>, failure: anyhow::Error) -> Result<()> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .send()
+            .await;
+        let unknown = match &head {
+            Ok(out) if out.content_length().map(|n| n.max(0) as u64) == Some(self.sent_bytes) => {
+                tracing::warn!(
+                    "the answer to completing {} was lost, but the object is there, \
+                     complete ({failure:#})",
+                    self.key
+                );
+                return Ok(());
+            }
+            Ok(_) => false,
+            Err(e) => !e.as_service_error().is_some_and(|s| s.is_not_found()),
+        };
+        let key = self.key.clone();
+        let client = self.client.clone();
+        let bucket = self.bucket.clone();
+        if let Err(abort) = self.abort().await {
+            tracing::warn!("{abort:#} (k12ctl backup prune removes it later)");
+        }
+        if unknown {
+            let deleted = client
+                .delete_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await;
+            if let Err(d) = deleted {
+                tracing::warn!("cannot remove {key}: {}", DisplayErrorContext(&d));
+            }
+        }
+        Err(failure)
+    }
+
     async fn finish_one(&mut self) -> Result<()> {
         if let Some(joined) = self.in_flight.join_next().await {
             let part = joined.context("a part upload task failed")??;
@@ -401,6 +540,7 @@ impl MultipartUpload for S3Upload {
         }
         let number = self.next_part;
         self.next_part += 1;
+        self.sent_bytes += data.len() as u64;
         let request = self
             .client
             .upload_part()
@@ -413,10 +553,7 @@ impl MultipartUpload for S3Upload {
         let key = self.key.clone();
         self.in_flight.spawn(async move {
             let out = request.send().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "upload of part {number} of {key} failed: {}",
-                    DisplayErrorContext(&e)
-                )
+                anyhow::anyhow!("upload of part {number} of {key} failed: {}", brief(&e))
             })?;
             Ok(CompletedPart::builder()
                 .part_number(number)
@@ -432,7 +569,8 @@ impl MultipartUpload for S3Upload {
         }
         let mut parts = std::mem::take(&mut self.done);
         parts.sort_by_key(|p| p.part_number());
-        self.client
+        let completed = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
@@ -443,33 +581,62 @@ impl MultipartUpload for S3Upload {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "completing the upload of {} failed: {}",
-                    self.key,
-                    DisplayErrorContext(&e)
-                )
-            })?;
-        Ok(())
+            .await;
+        let Err(e) = completed else {
+            return Ok(());
+        };
+        let failure = anyhow::anyhow!(
+            "completing the upload of {} failed: {}",
+            self.key,
+            brief(&e)
+        );
+        self.settle_failed_completion(failure).await
     }
 
+    /// Abort, then check that the upload is gone: a part still being
+    /// received when the abort arrived can be stored after it, so S3 asks
+    /// to abort again until listing the parts finds no upload.
     async fn abort(mut self: Box<Self>) -> Result<()> {
         self.in_flight.shutdown().await;
-        self.client
-            .abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "aborting the upload of {} failed: {}",
-                    self.key,
-                    DisplayErrorContext(&e)
-                )
-            })?;
-        Ok(())
+        for _ in 0..ABORT_ATTEMPTS {
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(&self.upload_id)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("aborting the upload of {} failed: {}", self.key, brief(&e))
+                })?;
+            let listed = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(&self.upload_id)
+                .send()
+                .await;
+            match listed {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.code() == Some("NoSuchUpload")) =>
+                {
+                    return Ok(());
+                }
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                    return Ok(());
+                }
+                _ => tracing::debug!("the upload of {} is still listed; aborting again", self.key),
+            }
+        }
+        anyhow::bail!(
+            "the upload of {} is still listed after {ABORT_ATTEMPTS} aborts",
+            self.key
+        )
     }
 }
+
+/// Aborts of one upload before giving up (k12ctl backup prune removes what
+/// is left later).
+const ABORT_ATTEMPTS: usize = 3;

@@ -469,23 +469,6 @@ fn hostile_database_and_prefix_names_never_reach_a_shell() {
 }
 
 #[test]
-fn incremental_is_refused_with_an_explanation() {
-    let env = env();
-    let out = run(k12ctl(&env).args([
-        "--storage",
-        "file:///nonexistent",
-        "--database-url",
-        "postgres://x@127.0.0.1:1/x",
-        "backup",
-        "run",
-        "--type",
-        "incremental",
-    ]));
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("WAL archiving"), "{}", stderr(&out));
-}
-
-#[test]
 fn show_latest_and_by_id_and_unknown_id() {
     let env = env();
     let db = TestDb::seeded(&env, "show");

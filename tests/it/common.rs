@@ -1,5 +1,10 @@
 //! Shared helpers: the real servers from `scripts/testenv.sh`, one database
 //! and one key prefix per test, and a `k12ctl` command wired to them.
+//!
+//! The server-free target (`tests/cli`) includes this file too: nothing here
+//! touches a server, or reads a `K12CTL_TEST_*` variable, until [`env`] is
+//! called, and [`k12ctl_no_servers`], the snapshots, the fakes and the JSON
+//! helpers need none.
 
 #![allow(dead_code)]
 
@@ -478,18 +483,25 @@ pub fn s3_pending_uploads(env: &Env, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// `k12ctl` with a clean environment pointing at the test servers.
-pub fn k12ctl(env: &Env) -> Command {
+/// `k12ctl` with a clean environment: only `PATH`, a `HOME` with no config
+/// file, no instance metadata lookups, and the temp dir as working directory.
+pub fn k12ctl_no_servers() -> Command {
     let mut cmd = Command::cargo_bin("k12ctl").expect("the binary is built");
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
-        .env("K12CTL_S3_ENDPOINT", &env.s3_endpoint)
-        .env("BACKUP_S3_REGION", &env.region)
-        .env("AWS_ACCESS_KEY_ID", &env.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// `k12ctl` with a clean environment pointing at the test servers.
+pub fn k12ctl(env: &Env) -> Command {
+    let mut cmd = k12ctl_no_servers();
+    cmd.env("K12CTL_S3_ENDPOINT", &env.s3_endpoint)
+        .env("BACKUP_S3_REGION", &env.region)
+        .env("AWS_ACCESS_KEY_ID", &env.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key);
     cmd
 }
 
@@ -542,6 +554,71 @@ pub fn assert_code(o: &Output, code: i32) {
         "expected exit {code}\nstdout: {}\nstderr: {}",
         stdout(o),
         stderr(o)
+    );
+}
+
+/// Compare with `tests/snapshots/NAME`; `K12CTL_UPDATE_SNAPSHOTS=1` rewrites.
+#[track_caller]
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo_path("tests/snapshots").join(name);
+    if std::env::var_os("K12CTL_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "snapshot {} is missing; run with K12CTL_UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} changed; rerun with K12CTL_UPDATE_SNAPSHOTS=1 if intended"
+    );
+}
+
+/// The shape of a JSON value: keys kept, scalars replaced by their type.
+pub fn shape(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Null => Value::String("null".into()),
+        Value::Bool(_) => Value::String("bool".into()),
+        Value::Number(_) => Value::String("number".into()),
+        Value::String(_) => Value::String("string".into()),
+        Value::Array(items) => Value::Array(items.iter().take(1).map(shape).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+    }
+}
+
+/// A YAML config file in a temp dir.
+pub fn config(yaml: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::fs::write(file.path(), yaml).unwrap();
+    file
+}
+
+/// Run a `health` command; its output and its JSON report.
+pub fn health_json(cmd: &mut Command) -> (Output, serde_json::Value) {
+    let out = run(cmd);
+    let report = json(&out);
+    (out, report)
+}
+
+/// One check of a `health` report.
+pub fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    &report["checks"][name]
+}
+
+#[track_caller]
+pub fn assert_status(report: &serde_json::Value, name: &str, status: &str) {
+    assert_eq!(
+        check(report, name)["status"],
+        status,
+        "{name}: {}",
+        serde_json::to_string_pretty(check(report, name)).unwrap()
     );
 }
 
@@ -818,6 +895,32 @@ pub fn black_hole() -> u16 {
         }
     });
     port
+}
+
+/// What the hang tests bound a command by before killing it: far above the
+/// connect timeout they use (2 s), far below "forever".
+pub const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The command gave up on a server that never answers (a [`black_hole`]) after
+/// the 2 s connect timeout, with one error line naming it.
+#[track_caller]
+pub fn assert_no_answer_within(out: &Output, took: std::time::Duration, what: &str) {
+    assert_code(out, 1);
+    let err = stderr(out);
+    assert!(
+        err.contains("no answer within 2s") && err.contains("127.0.0.1"),
+        "{what}: one line naming the server and the bound: {err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{what}: {err}"
+    );
+    // 2 s, plus the process start and, for restore, reading the catalog.
+    assert!(
+        took < std::time::Duration::from_secs(8),
+        "{what} took {took:?}"
+    );
 }
 
 /// Read a key of the test bucket with the AWS CLI.

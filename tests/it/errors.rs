@@ -142,26 +142,3 @@ fn wrong_password() {
         &log,
     );
 }
-
-#[test]
-fn missing_configuration_is_a_usage_error_with_a_hint() {
-    let env = env();
-    let out = run(k12ctl(&env).args(["backup", "list"]));
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("K12CTL_STORAGE"), "{}", stderr(&out));
-    let out = run(k12ctl(&env).args(["--storage", "file:///tmp/x", "backup", "run"]));
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("DATABASE_URL"), "{}", stderr(&out));
-    let out = run(k12ctl(&env).args(["--storage", "ftp://x", "backup", "list"]));
-    assert_code(&out, 2);
-}
-
-#[test]
-fn json_errors_are_machine_readable() {
-    let env = env();
-    let out = run(k12ctl(&env).args(["--output", "json", "backup", "list"]));
-    assert_code(&out, 2);
-    let err: serde_json::Value = serde_json::from_str(stderr(&out).trim()).unwrap();
-    assert_eq!(err["exit_code"], 2);
-    assert!(err["error"].as_str().unwrap().contains("storage"));
-}

@@ -1,54 +1,12 @@
-//! What `health` hands to people and machines beyond the checks: the exit
-//! codes of configuration errors, the Prometheus file and `--watch`.
+//! What `health` hands to people and machines beyond the checks: the
+//! Prometheus file and `--watch` (its configuration errors are in
+//! `tests/cli/health.rs`).
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use crate::health::{catalog_backup, config, health, healthy_basics, loaded_machine};
-
-#[test]
-fn configuration_errors_are_unknown() {
-    let env = env();
-    // The database is required when its check runs.
-    let out = run(health(&env).args(["--check", "database"]));
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("DATABASE_URL"), "{}", stderr(&out));
-    // An optional dependency named with --check must be configured.
-    let out = run(health(&env).args(["--check", "ai_gateway"]));
-    assert_code(&out, 3);
-    let out = run(health(&env)
-        .env("REDIS_URL", "http://not-redis")
-        .args(["--check", "redis"]));
-    assert_code(&out, 3);
-    // Bad command line, bad YAML.
-    assert_code(&run(health(&env).args(["--check", "nginx"])), 3);
-    let yaml =
-        config("health:\n  thresholds:\n    db_connections_percent: {warning: 95, critical: 90}\n");
-    let out = run(k12ctl(&env)
-        .arg("--config")
-        .arg(yaml.path())
-        .args(["health", "--check", "storage"]));
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("above critical"), "{}", stderr(&out));
-    // `config show` lists the health settings, the Redis password redacted.
-    let out = run(k12ctl(&env)
-        .env("REDIS_URL", "redis://:s3cret-pw@redis.internal:6379/2")
-        .env("AI_GATEWAY_URL", "http://ai-gateway.internal:8000")
-        .args(["--output", "json", "config", "show"]));
-    assert_code(&out, 0);
-    let text = stdout(&out);
-    assert!(!text.contains("s3cret-pw"), "{text}");
-    assert!(text.contains("redis.internal:6379/2"), "{text}");
-    assert!(text.contains("http://ai-gateway.internal:8000"), "{text}");
-    assert!(text.contains("timeout 5s; default thresholds"), "{text}");
-    // Other commands keep their own code for the same file.
-    let out = run(k12ctl(&env)
-        .arg("--config")
-        .arg(yaml.path())
-        .args(["config", "show"]));
-    assert_code(&out, 2);
-}
+use crate::health::{catalog_backup, healthy_basics, loaded_machine};
 
 fn parse_prometheus(path: &Path) -> prometheus_parse::Scrape {
     let text = std::fs::read_to_string(path).unwrap();

@@ -244,7 +244,7 @@ fn sigint_during_verify_drops_the_scratch_database() {
     shims.add(
         "pg_restore",
         &format!(
-            "#!/bin/sh\nif [ \"$1\" = --version ]; then exec {}/pg_restore --version; fi\necho \"$PPID $PGDATABASE\" > '{}'\nexec sleep 600\n",
+            "#!/bin/sh\nif [ \"$1\" = --version ] || [ \"$1\" = -l ]; then exec {}/pg_restore \"$@\"; fi\necho \"$PPID $PGDATABASE\" > '{}'\nexec sleep 600\n",
             env.pg_bindir.display(),
             fifo.display()
         ),

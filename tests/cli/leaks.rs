@@ -4,7 +4,6 @@
 use std::process::Output;
 
 use crate::common::*;
-use crate::health::config;
 
 /// Every byte the command wrote, stdout and stderr.
 fn everything(out: &Output) -> String {
@@ -21,7 +20,6 @@ fn assert_hidden(out: &Output, secrets: &[&str]) {
 
 #[test]
 fn the_ai_gateways_credentials_never_appear_in_health_output() {
-    let env = env();
     let secrets = ["tok3nuser", "s3cretpw", "k3yvalue"];
     let yaml = config("health:\n  timeout_seconds: 1\n");
     let ok = Gateway::start(GatewayMode::Ok);
@@ -32,7 +30,7 @@ fn the_ai_gateways_credentials_never_appear_in_health_output() {
     for base in [ok.url.clone(), hung.url.clone(), closed_port_url()] {
         let url = with_credentials(&base);
         for format in ["human", "json"] {
-            let out = run(k12ctl(&env)
+            let out = run(k12ctl_no_servers()
                 .env("AI_GATEWAY_URL", &url)
                 .arg("--config")
                 .arg(yaml.path())
@@ -51,8 +49,8 @@ fn the_ai_gateways_credentials_never_appear_in_health_output() {
         }
     }
     // Reached with its credentials, which just are not shown.
-    let (out, report) = crate::health::health_json(
-        k12ctl(&env)
+    let (out, report) = health_json(
+        k12ctl_no_servers()
             .env(
                 "AI_GATEWAY_URL",
                 ok.url.replacen("http://", "http://tok3nuser:s3cretpw@", 1),
@@ -60,21 +58,22 @@ fn the_ai_gateways_credentials_never_appear_in_health_output() {
             .args(["--output", "json", "health", "--check", "ai_gateway"]),
     );
     assert_code(&out, 0);
-    crate::health::assert_status(&report, "ai_gateway", "healthy");
+    assert_status(&report, "ai_gateway", "healthy");
     assert_hidden(&out, &secrets);
 
     for bad in [
         "ftp://tok3nuser:s3cretpw@gw.example/?api_key=k3yvalue",
         "ftp://tok3nuser@gw.example/",
     ] {
-        let out =
-            run(k12ctl(&env)
-                .env("AI_GATEWAY_URL", bad)
-                .args(["health", "--check", "ai_gateway"]));
+        let out = run(k12ctl_no_servers().env("AI_GATEWAY_URL", bad).args([
+            "health",
+            "--check",
+            "ai_gateway",
+        ]));
         assert_code(&out, 3);
         assert_hidden(&out, &secrets);
     }
-    let out = run(k12ctl(&env)
+    let out = run(k12ctl_no_servers()
         .env("AI_GATEWAY_URL", with_credentials(&ok.url))
         .args(["--output", "json", "config", "show"]));
     assert_code(&out, 0);
@@ -83,12 +82,11 @@ fn the_ai_gateways_credentials_never_appear_in_health_output() {
 
 #[test]
 fn the_ping_urls_token_is_used_but_never_logged() {
-    let env = env();
     let token = "5f8a7b2c-0d1e-4f3a-9b8c-7d6e5f4a3b2c";
     let storage = tempfile::tempdir().unwrap();
     let refusing = HttpRecorder::start(500, "", false);
     for base in [refusing.url.clone(), closed_port_url()] {
-        let out = run(k12ctl(&env)
+        let out = run(k12ctl_no_servers()
             .env(
                 "K12CTL_STORAGE",
                 format!("file://{}", storage.path().display()),
@@ -110,18 +108,17 @@ fn the_ping_urls_token_is_used_but_never_logged() {
 
 #[test]
 fn missing_aws_credentials_are_one_line_naming_what_to_set() {
-    let env = env();
     let home = tempfile::tempdir().unwrap();
-    let prefix = S3Prefix::new("nocreds");
+    // Nothing listens there: the credentials are missing before any request.
+    let endpoint = closed_port_url();
     for (args, json) in [
         (vec!["backup", "list"], false),
         (vec!["--output", "json", "backup", "list"], true),
     ] {
-        let out = run(k12ctl(&env)
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
+        let out = run(k12ctl_no_servers()
             .env("HOME", home.path())
-            .env("K12CTL_STORAGE", prefix.storage_url(&env))
+            .env("K12CTL_S3_ENDPOINT", &endpoint)
+            .env("K12CTL_STORAGE", "s3://k12-nocreds/p")
             .args(&args));
         assert_code(&out, 1);
         let err = stderr(&out);
