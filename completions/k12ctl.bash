@@ -479,7 +479,7 @@ _k12ctl() {
             return 0
             ;;
         k12ctl__subcmd__backup__subcmd__run)
-            opts="-q -v -h -V --type --compression-level --encrypt-to --prometheus-file --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
+            opts="-q -v -h -V --type --compression --compression-level --encrypt-to --prometheus-file --config --database-url --storage --output --notify --no-progress --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,6 +487,10 @@ _k12ctl() {
             case "${prev}" in
                 --type)
                     COMPREPLY=($(compgen -W "full incremental" -- "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --compression-level)

@@ -269,6 +269,8 @@ ensure_installed() {
       pkgs+=(postgresql)
     fi
     if [[ ! -x $PG_BINDIR/pgbench ]]; then pkgs+=(postgresql-contrib); fi
+    # The stock-tools recipe of zstd backups (`zstd -dc x.dump.zst | pg_restore`) is tested.
+    command -v zstd >/dev/null 2>&1 || pkgs+=(zstd)
   fi
   if wants redis; then
     if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then

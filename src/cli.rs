@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::pipeline::codec::Compression;
 use crate::secret::{parse_secret, Secret};
 
 const AFTER_HELP: &str = "\
@@ -254,6 +255,12 @@ pub struct BackupRunArgs {
     /// Backup type; only `full` is offered
     #[arg(long = "type", value_enum, default_value_t = BackupType::Full)]
     pub backup_type: BackupType,
+
+    /// gzip (the default; `gunzip -c x.dump.gz | pg_restore` restores it) or zstd[:LEVEL]
+    /// (levels 1-19, default 1; `zstd -dc x.dump.zst | pg_restore`). Replaces
+    /// backup.compression / K12CTL_COMPRESSION
+    #[arg(long, value_name = "gzip|zstd[:LEVEL]")]
+    pub compression: Option<Compression>,
 
     /// gzip level 1-9 [default: 2, chosen by measurement, see docs/BENCHMARKS.md]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9))]

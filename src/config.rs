@@ -20,6 +20,7 @@ use crate::exit;
 use crate::health::settings::{HealthFile, HealthSettings};
 use crate::notify::NotifySettings;
 use crate::onboarding::defaults::{self, AiPolicy, ProvisionFile};
+use crate::pipeline::codec::{Compression, DEFAULT_ZSTD_THREADS};
 use crate::secret::{redact_http_url, redact_path, redact_url, Secret};
 
 /// Where a resolved value came from (shown by `config show`).
@@ -117,6 +118,9 @@ pub struct S3File {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupFile {
+    /// `gzip` or `zstd[:LEVEL]`.
+    pub compression: Option<String>,
+    /// gzip's level.
     pub compression_level: Option<u32>,
     pub compression_threads: Option<usize>,
     pub pg_bindir: Option<PathBuf>,
@@ -186,8 +190,14 @@ pub struct OutputSettings {
 
 #[derive(Debug, Clone)]
 pub struct BackupSettings {
+    pub compression: Compression,
+    /// gzip's level.
     pub compression_level: u32,
+    /// gzip's threads.
     pub compression_threads: usize,
+    /// zstd's threads: `compression_threads` when set, else
+    /// `codec::DEFAULT_ZSTD_THREADS` (measured; gzip's default is not).
+    pub zstd_threads: usize,
     pub pg_bindir: Option<PathBuf>,
     pub encrypt_to: Vec<String>,
     pub identity_file: Option<PathBuf>,
@@ -411,6 +421,7 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
     let format = r.or_file("output", format, file.output);
     let format = r.or_default("output", format, OutputFormat::Human);
 
+    let compression = resolve_compression(&mut r, file.backup.compression)?;
     let level = r.first_env("compression_level", &["K12CTL_COMPRESSION_LEVEL"]);
     let level = level
         .map(|v| {
@@ -448,6 +459,7 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         threads,
         file.backup.compression_threads,
     );
+    let zstd_threads = threads.unwrap_or(DEFAULT_ZSTD_THREADS);
     let compression_threads = r.or_default(
         "compression_threads",
         threads,
@@ -514,8 +526,10 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
             quiet: global.quiet,
         },
         backup: BackupSettings {
+            compression,
             compression_level,
             compression_threads,
+            zstd_threads,
             pg_bindir,
             encrypt_to,
             identity_file,
@@ -524,6 +538,23 @@ pub fn resolve(global: &GlobalArgs, dotenv: &DotEnv, is_terminal: bool) -> Resul
         notify: resolve_notify(&mut r, global.notify, file.notify)?,
         sources: r.sources,
     })
+}
+
+/// `K12CTL_COMPRESSION` > `backup.compression` > gzip. A bad value is a
+/// configuration error naming where it came from.
+fn resolve_compression(r: &mut Resolver<'_>, file: Option<String>) -> Result<Compression> {
+    let key = "compression";
+    let parse = |origin: &str, raw: &str| {
+        raw.parse::<Compression>()
+            .map_err(|e| exit::usage(format!("{origin}: {e}")))
+    };
+    let env = r
+        .first_env(key, &["K12CTL_COMPRESSION"])
+        .map(|v| parse("K12CTL_COMPRESSION", &v))
+        .transpose()?;
+    let file = file.map(|v| parse("backup.compression", &v)).transpose()?;
+    let value = r.or_file(key, env, file);
+    Ok(r.or_default(key, value, Compression::Gzip))
 }
 
 /// `K12CTL_CONNECT_TIMEOUT` > `connect_timeout_seconds` > 30 s. A
@@ -722,6 +753,7 @@ impl Settings {
                     OutputFormat::Json => "json".to_owned(),
                 }),
             ),
+            ("compression", Some(self.backup.compression.to_string())),
             (
                 "compression_level",
                 Some(self.backup.compression_level.to_string()),

@@ -13,6 +13,7 @@ use crate::output::tables::{self, status_cell};
 use crate::output::Report;
 use crate::pipeline::backup::{self as pipeline, BackupRequest};
 use crate::pipeline::catalog::Catalog;
+use crate::pipeline::codec::{Codec, Compression};
 use crate::pipeline::encryption;
 use crate::pipeline::manifest::{BackupManifest, BackupStatus};
 use crate::pipeline::ProgressSink;
@@ -35,15 +36,20 @@ pub async fn run(ctx: &Context, args: BackupRunArgs) -> Result<Vec<Gauge>> {
     let recipients = encryption::parse_recipients(&recipient_keys)?;
     let store = ctx.store().await?;
     let progress = ctx.progress(("dumped", "uploaded"));
-    let level = args
-        .compression_level
-        .unwrap_or(ctx.settings.backup.compression_level);
+    let settings = &ctx.settings.backup;
+    let compression = args.compression.unwrap_or(settings.compression);
+    let gzip_level = args.compression_level.unwrap_or(settings.compression_level);
+    let threads = match compression {
+        Compression::Gzip => settings.compression_threads,
+        Compression::Zstd { .. } => settings.zstd_threads,
+    };
     let manifest = pipeline::run(&BackupRequest {
         conn: &conn,
         store: store.as_ref(),
         backup_type: "full",
-        compression_level: level,
-        compression_threads: ctx.settings.backup.compression_threads,
+        compression,
+        gzip_level,
+        compression_threads: threads,
         recipients: &recipients,
         recipient_keys: &recipient_keys,
         pg_bindir: ctx.settings.backup.pg_bindir.as_deref(),
@@ -146,6 +152,7 @@ struct ListEntry {
     started_at: chrono::DateTime<Utc>,
     duration_seconds: f64,
     compressed_size: Option<u64>,
+    compression: Codec,
     verified_at: Option<chrono::DateTime<Utc>>,
     error: Option<String>,
 }
@@ -161,6 +168,7 @@ impl From<BackupManifest> for ListEntry {
             started_at: m.started_at,
             duration_seconds: m.duration_seconds,
             compressed_size: m.compressed_size,
+            compression: m.compression,
             error: m.error,
         }
     }
@@ -178,6 +186,7 @@ impl Report for ListReport {
             "STARTED (UTC)",
             "AGE",
             "SIZE",
+            "COMPRESSION",
             "DURATION",
             "DATABASE",
         ]);
@@ -191,6 +200,7 @@ impl Report for ListReport {
                     .map(tables::bytes)
                     .unwrap_or_else(|| "-".into())
                     .into(),
+                b.compression.name().into(),
                 tables::duration(b.duration_seconds).into(),
                 b.database.clone().into(),
             ]);

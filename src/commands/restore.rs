@@ -334,10 +334,9 @@ async fn restore(
             e
         }
     })?;
-    let decode = if source.manifest.is_some() {
-        Decode::Gzip
-    } else {
-        Decode::Sniff
+    let decode = match &source.manifest {
+        Some(m) => Decode::Expect(m.compression),
+        None => Decode::Sniff,
     };
     let (chunks, reader) = spawn_reader(reader, decode, identities, progress.clone());
     let manifest = source.manifest.as_ref();

@@ -61,8 +61,8 @@ pub const ABANDONED_MESSAGE: &str =
 /// First, the `in_progress` rows of k12ctl runs that died (SIGKILL, a lost
 /// host) are marked `failed`: the caller holds the backup lock of this
 /// database, so no other k12ctl run of it is alive. k12ctl's rows are those
-/// whose key ends in `.dump.gz`; the platform's own job (`.sql.gz`) may be
-/// running now and is left alone.
+/// whose key ends in `.dump.gz` or `.dump.zst`; the platform's own job
+/// (`.sql.gz`) may be running now and is left alone.
 pub async fn insert_in_progress(
     client: &Client,
     backup_type: &str,
@@ -73,7 +73,8 @@ pub async fn insert_in_progress(
         .execute(
             "UPDATE public.backup_records SET status = 'failed', error_message = $1, \
              updated_at = (now() AT TIME ZONE 'UTC') \
-             WHERE status = 'in_progress' AND s3_key LIKE '%.dump.gz'",
+             WHERE status = 'in_progress' \
+               AND (s3_key LIKE '%.dump.gz' OR s3_key LIKE '%.dump.zst')",
             &[&ABANDONED_MESSAGE],
         )
         .await

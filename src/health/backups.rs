@@ -156,7 +156,9 @@ mod tests {
         for day in 0..40 {
             let started = now - Duration::days(day);
             let id = crate::pipeline::manifest::backup_id("full", started, 1);
-            let (data, _) = crate::pipeline::manifest::keys_for_id(&id).unwrap();
+            let (data, _) =
+                crate::pipeline::manifest::keys_for_id(&id, crate::pipeline::codec::Codec::Gzip)
+                    .unwrap();
             let mut m = manifest(&id, BackupStatus::Verified, day * 24, now);
             m.object_key = data;
             catalog.save(&m).await.unwrap();

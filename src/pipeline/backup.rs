@@ -1,7 +1,7 @@
 //! `backup run`: lock, snapshot, count, dump, compress, hash, upload, record.
 //!
 //! ```text
-//! pg_dump -Fc -Z0 --snapshot ──stdout──> reader task ──chunks──> gzip thread
+//! pg_dump -Fc -Z0 --snapshot ──stdout──> reader task ──chunks──> gzip/zstd thread
 //!        (child, no shell)                (header check)          (SHA-256, parts)
 //!                                                                      │ parts
 //! row counts (same snapshot, own connection)        uploader <─────────┘
@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::catalog::{Catalog, Claim};
+use super::codec::Compression;
 use super::compress::{compress, Sealing};
 use super::encryption;
 use super::manifest::{BackupManifest, BackupStatus, Encryption, MANIFEST_FORMAT_VERSION};
@@ -50,7 +51,9 @@ pub struct BackupRequest<'a> {
     pub conn: &'a ConnInfo,
     pub store: &'a dyn ObjectStore,
     pub backup_type: &'a str,
-    pub compression_level: u32,
+    pub compression: Compression,
+    /// gzip's level (zstd's is in `compression`).
+    pub gzip_level: u32,
     pub compression_threads: usize,
     /// age recipients; empty: not encrypted.
     pub recipients: &'a [age::x25519::Recipient],
@@ -238,7 +241,7 @@ async fn prepare(req: &BackupRequest<'_>) -> Result<Prepared> {
         heartbeat_at: started,
     };
     let claim = Catalog::new(req.store)
-        .claim(req.backup_type, started, &marker)
+        .claim(req.backup_type, started, req.compression.codec(), &marker)
         .await?;
     let mirror = if has_records {
         Mirror::start(req, &claim.data_key).await
@@ -288,8 +291,11 @@ fn base_manifest(req: &BackupRequest<'_>, p: &Prepared) -> BackupManifest {
         compressed_size: None,
         uncompressed_size: None,
         sha256: None,
-        compression: "gzip".to_owned(),
-        compression_level: Some(req.compression_level),
+        compression: req.compression.codec(),
+        compression_level: Some(match req.compression {
+            Compression::Gzip => req.gzip_level,
+            Compression::Zstd { level } => level,
+        }),
         table_row_counts: BTreeMap::new(),
         database_size: Some(p.facts.database_size),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -359,7 +365,8 @@ async fn stream(
     // bytes of parts in memory whatever the database's size.
     let budget = PartBudget::new();
     let settings = Sealing {
-        level: req.compression_level,
+        compression: req.compression,
+        gzip_level: req.gzip_level,
         threads: req.compression_threads,
         recipients: req.recipients.to_vec(),
     };

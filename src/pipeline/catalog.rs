@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt};
 
+use super::codec::Codec;
 use super::manifest::{
     keys_for_id, new_run_tag, parse_id_time, run_id, BackupManifest, BackupStatus, BACKUPS_DIR,
     MANIFEST_SUFFIX, NEWEST_FORMAT_VERSION,
@@ -127,8 +128,9 @@ impl<'a> Catalog<'a> {
                     .into()
                 });
         }
-        let (_, manifest_key) =
-            keys_for_id(id).ok_or_else(|| CatalogError::BadId { id: id.to_owned() })?;
+        // The manifest's key does not depend on the codec.
+        let (_, manifest_key) = keys_for_id(id, Codec::Gzip)
+            .ok_or_else(|| CatalogError::BadId { id: id.to_owned() })?;
         self.read(&manifest_key).await.map_err(|e| {
             if is_not_found(&e) {
                 CatalogError::NotFound {
@@ -167,15 +169,17 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    /// Claim a new id for a run started at `started` by `marker.runner`:
-    /// its keys, with its running marker created (`running.rs`).
+    /// Claim a new id for a run started at `started` by `marker.runner`,
+    /// its data stored as `codec` names it: its keys, with its running
+    /// marker created (`running.rs`).
     pub async fn claim(
         &self,
         backup_type: &str,
         started: DateTime<Utc>,
+        codec: Codec,
         marker: &RunningMarker,
     ) -> Result<Claim> {
-        self.claim_with(backup_type, started, marker, &mut new_run_tag)
+        self.claim_with(backup_type, started, codec, marker, &mut new_run_tag)
             .await
     }
 
@@ -184,25 +188,32 @@ impl<'a> Catalog<'a> {
     /// Unique by construction first: the id ends with a random tag. Then
     /// claimed atomically: the running marker is created only if its key is
     /// free (`ObjectStore::put_new`: O_EXCL-like on `file://`, `If-None-Match`
-    /// on S3). A tag whose marker, manifest or data object exists (a store
-    /// that ignores conditional writes, a backup of an older version) is
-    /// skipped for the next one.
+    /// on S3). A tag whose marker, manifest or data object of any codec
+    /// exists (a store that ignores conditional writes, a backup of an older
+    /// version) is skipped for the next one: both suffixes share one
+    /// manifest key.
     pub(crate) async fn claim_with(
         &self,
         backup_type: &str,
         started: DateTime<Utc>,
+        codec: Codec,
         marker: &RunningMarker,
         next_tag: &mut (dyn FnMut() -> String + Send),
     ) -> Result<Claim> {
-        for _ in 0..CLAIM_ATTEMPTS {
+        'ids: for _ in 0..CLAIM_ATTEMPTS {
             let id = run_id(backup_type, started, &next_tag());
-            let (data_key, manifest_key) =
-                keys_for_id(&id).context("internal error: generated an invalid backup id")?;
+            let (data_key, manifest_key) = keys_for_id(&id, codec)
+                .context("internal error: generated an invalid backup id")?;
             let marker_key = marker_key_for(&data_key);
-            if self.store.head(&manifest_key).await?.is_some()
-                || self.store.head(&data_key).await?.is_some()
-            {
+            if self.store.head(&manifest_key).await?.is_some() {
                 continue;
+            }
+            for other in Codec::ALL {
+                let (key, _) = keys_for_id(&id, other)
+                    .context("internal error: generated an invalid backup id")?;
+                if self.store.head(&key).await?.is_some() {
+                    continue 'ids;
+                }
             }
             let mut ours = marker.clone();
             ours.id = id.clone();
@@ -319,6 +330,38 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_new_id_never_shares_a_manifest_key_with_an_object_of_either_codec() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::LocalStore::new(dir.path().to_owned());
+        let catalog = Catalog::new(&store);
+        let started = Utc::now();
+        // An orphaned zstd object with tag aaaaaaaa: a gzip run skips it too.
+        let (zst, _) = keys_for_id(&run_id("full", started, "aaaaaaaa"), Codec::Zstd).unwrap();
+        store
+            .put(&zst, Bytes::from_static(b"orphan"))
+            .await
+            .unwrap();
+        let claim = catalog
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(
+            claim.data_key.ends_with("_bbbbbbbb.dump.gz"),
+            "{}",
+            claim.data_key
+        );
+        let zstd = catalog
+            .claim_with("full", started, Codec::Zstd, &marker(started), &mut tags())
+            .await
+            .unwrap();
+        assert!(
+            zstd.data_key.ends_with("_cccccccc.dump.zst"),
+            "{}",
+            zstd.data_key
+        );
+    }
+
     fn marker(started: DateTime<Utc>) -> RunningMarker {
         RunningMarker {
             id: String::new(),
@@ -342,14 +385,14 @@ mod tests {
         let catalog = Catalog::new(&store);
         let started = Utc::now();
         let first = catalog
-            .claim_with("full", started, &marker(started), &mut tags())
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
             .await
             .unwrap();
         assert!(first.id.ends_with("_aaaaaaaa"), "{}", first.id);
         // A second run drawing the same tags in the same second: the first
         // id is taken (its marker exists), so it gets the next one.
         let second = catalog
-            .claim_with("full", started, &marker(started), &mut tags())
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
             .await
             .unwrap();
         assert!(second.id.ends_with("_bbbbbbbb"), "{}", second.id);
@@ -367,13 +410,13 @@ mod tests {
         let started = Utc::now();
         // A finished backup with tag aaaaaaaa (its marker long removed).
         let taken = run_id("full", started, "aaaaaaaa");
-        let (_, manifest_key) = keys_for_id(&taken).unwrap();
+        let (_, manifest_key) = keys_for_id(&taken, Codec::Gzip).unwrap();
         store
             .put(&manifest_key, Bytes::from_static(b"{}"))
             .await
             .unwrap();
         let claim = catalog
-            .claim_with("full", started, &marker(started), &mut tags())
+            .claim_with("full", started, Codec::Gzip, &marker(started), &mut tags())
             .await
             .unwrap();
         assert!(claim.id.ends_with("_bbbbbbbb"), "{}", claim.id);

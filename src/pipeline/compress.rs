@@ -1,6 +1,7 @@
 //! The sealing stage of a backup, on blocking threads: gzip (blocks
-//! compressed in parallel, one gzip member), optionally age encryption, then
-//! SHA-256 over the stored bytes and cutting into upload parts.
+//! compressed in parallel, one gzip member) or zstd (one frame, on this
+//! thread or libzstd's workers), optionally age encryption, then SHA-256
+//! over the stored bytes and cutting into upload parts.
 
 use std::io::Write;
 
@@ -12,6 +13,7 @@ use gzp::ZWriter;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
+use super::codec::Compression;
 use super::encryption;
 use crate::storage::{PartBudget, PartSizer};
 
@@ -20,7 +22,11 @@ const BLOCK_SIZE: usize = 1024 * 1024;
 /// How to seal the stream.
 #[derive(Clone)]
 pub struct Sealing {
-    pub level: u32,
+    pub compression: Compression,
+    /// gzip's level (the level of zstd is in `compression`).
+    pub gzip_level: u32,
+    /// Threads that compress: gzip's block compressors; for zstd, 1 is the
+    /// sealing thread itself and more are libzstd's workers.
     pub threads: usize,
     /// Empty: not encrypted.
     pub recipients: Vec<age::x25519::Recipient>,
@@ -48,12 +54,12 @@ impl Write for Sealed {
     }
 }
 
-/// gzip on blocking threads (one gzip member, blocks compressed in
-/// parallel); the output is hashed and cut into parts in order. Each part
-/// reserves its size in `budget` before it is filled; the reservation is
-/// released when the part's bytes are dropped (its upload ended).
+/// Compress (gzip or zstd) on blocking threads; the output is hashed and
+/// cut into parts in order. Each part reserves its size in `budget` before
+/// it is filled; the reservation is released when the part's bytes are
+/// dropped (its upload ended). Returns the bytes stored and their SHA-256.
 pub fn compress(
-    mut rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
     parts: mpsc::Sender<Bytes>,
     budget: PartBudget,
     settings: Sealing,
@@ -64,6 +70,20 @@ pub fn compress(
     } else {
         Sealed::Encrypted(encryption::encrypt(&settings.recipients, sink)?)
     };
+    let sealed = match settings.compression {
+        Compression::Gzip => gzip(rx, sealed, &settings)?,
+        Compression::Zstd { level } => zstd(rx, sealed, level, settings.threads)?,
+    };
+    let mut sink = match sealed {
+        Sealed::Plain(sink) => sink,
+        Sealed::Encrypted(w) => w.finish().context("encryption stopped")?,
+    };
+    sink.send_part().context("compression stopped")?;
+    Ok((sink.total, hex::encode(sink.hasher.finalize())))
+}
+
+/// One gzip member, blocks compressed in parallel.
+fn gzip(mut rx: mpsc::Receiver<Bytes>, sealed: Sealed, settings: &Sealing) -> Result<Sealed> {
     let mut gz: ParCompress<Gzip, Sealed> = ParCompressBuilder::new()
         .num_threads(settings.threads.max(1))
         .map_err(|e| anyhow::anyhow!("cannot start the compression threads: {e}"))?
@@ -71,20 +91,37 @@ pub fn compress(
         // blocks lose little ratio to a single-threaded stream.
         .buffer_size(BLOCK_SIZE)
         .map_err(|e| anyhow::anyhow!("cannot set the compression block size: {e}"))?
-        .compression_level(gzp::Compression::new(settings.level))
+        .compression_level(gzp::Compression::new(settings.gzip_level))
         .from_writer(sealed);
     while let Some(chunk) = rx.blocking_recv() {
         gz.write_all(&chunk).context("compression stopped")?;
     }
-    let sealed = gz
-        .finish()
-        .map_err(|e| anyhow::anyhow!("compression stopped: {e}"))?;
-    let mut sink = match sealed {
-        Sealed::Plain(sink) => sink,
-        Sealed::Encrypted(w) => w.finish().context("encryption stopped")?,
-    };
-    sink.send_part().context("compression stopped")?;
-    Ok((sink.total, hex::encode(sink.hasher.finalize())))
+    gz.finish()
+        .map_err(|e| anyhow::anyhow!("compression stopped: {e}"))
+}
+
+/// One zstd frame with a content checksum (as the `zstd` program writes
+/// it), so that `zstd -dc` and our reader both detect damage inside the
+/// frame, not only truncation.
+fn zstd(
+    mut rx: mpsc::Receiver<Bytes>,
+    sealed: Sealed,
+    level: u32,
+    threads: usize,
+) -> Result<Sealed> {
+    let level = i32::try_from(level).context("zstd level out of range")?;
+    let mut z = zstd::stream::write::Encoder::new(sealed, level).context("cannot start zstd")?;
+    z.include_checksum(true)
+        .context("cannot set zstd's content checksum")?;
+    if threads > 1 {
+        let workers = u32::try_from(threads).context("too many zstd threads")?;
+        z.multithread(workers)
+            .context("cannot start zstd's worker threads")?;
+    }
+    while let Some(chunk) = rx.blocking_recv() {
+        z.write_all(&chunk).context("compression stopped")?;
+    }
+    z.finish().context("compression stopped")
 }
 
 /// A part's bytes and its share of the memory budget, released together.
@@ -188,6 +225,76 @@ impl Write for PartSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// Run the sealing stage over `data`; returns the stored bytes and what
+    /// `compress` reported.
+    fn seal(data: &[u8], settings: Sealing) -> (Vec<u8>, u64, String) {
+        let (raw_tx, raw_rx) = mpsc::channel(1000);
+        let (part_tx, mut part_rx) = mpsc::channel(1000);
+        for chunk in data.chunks(100_000) {
+            raw_tx.try_send(Bytes::copy_from_slice(chunk)).unwrap();
+        }
+        drop(raw_tx);
+        // As in a backup: on a blocking thread of a runtime, under the budget.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (size, sha) = runtime
+            .block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    compress(raw_rx, part_tx, PartBudget::new(), settings)
+                })
+                .await
+            })
+            .unwrap()
+            .unwrap();
+        let mut stored = Vec::new();
+        while let Ok(part) = part_rx.try_recv() {
+            stored.extend_from_slice(&part);
+        }
+        (stored, size, sha)
+    }
+
+    fn zstd_settings(threads: usize, recipients: Vec<age::x25519::Recipient>) -> Sealing {
+        Sealing {
+            compression: Compression::Zstd { level: 3 },
+            gzip_level: 2,
+            threads,
+            recipients,
+        }
+    }
+
+    #[test]
+    fn zstd_makes_one_checksummed_frame_that_decodes_to_the_dump() {
+        let data = b"PGDMP rosters, grades and lesson plans ".repeat(60_000);
+        for threads in [1, 2] {
+            let (stored, size, sha) = seal(&data, zstd_settings(threads, Vec::new()));
+            assert_eq!(size, stored.len() as u64);
+            assert_eq!(sha, hex::encode(Sha256::digest(&stored)));
+            assert!(stored.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+            // Frame header descriptor: bit 2 is the content checksum flag.
+            assert_ne!(stored[4] & 0b100, 0, "content checksum");
+            assert!(stored.len() < data.len() / 10);
+            assert_eq!(zstd::decode_all(&stored[..]).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn encrypted_zstd_is_age_around_zstd() {
+        let id = age::x25519::Identity::generate();
+        let data = b"PGDMP secret rows ".repeat(10_000);
+        let (stored, _, _) = seal(&data, zstd_settings(1, vec![id.to_public()]));
+        assert!(stored.starts_with(b"age-encryption.org/v1"));
+        let mut plain = Vec::new();
+        encryption::decrypt(&[id], &stored[..])
+            .unwrap()
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(zstd::decode_all(&plain[..]).unwrap(), data);
+    }
 
     #[test]
     fn parts_are_cut_at_exactly_the_part_size_and_hashed_whole() {

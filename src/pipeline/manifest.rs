@@ -2,17 +2,18 @@
 //! object. A backup exists only when its manifest exists. Statuses and fields
 //! mirror the platform's `BackupRecord`.
 //!
-//! Layout (UTC): `backups/YYYY/MM/k12_<type>_<YYYYMMDD_HHMMSS>.dump.gz` and
-//! `.manifest.json` beside it. Since 0.2 an id ends with a random tag
-//! (`k12_full_20261122_020000_3f9a2c1b`) so that runs started in the same
-//! second (two databases, one bucket) never share one; older ids, with no
-//! tag or a `_2`, `_3`... counter, are still read.
+//! Layout (UTC): `backups/YYYY/MM/k12_<type>_<YYYYMMDD_HHMMSS>_<tag>.dump.gz`
+//! (or `.dump.zst` for zstd) and `.manifest.json` beside it. Since 0.2 an id
+//! ends with a random tag (`k12_full_20261122_020000_3f9a2c1b`) so that runs
+//! started in the same second (two databases, one bucket) never share one;
+//! older ids, with no tag or a `_2`, `_3`... counter, are still read.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::codec::Codec;
 use crate::db::snapshot::{is_quoted_key, table_key_from_legacy};
 
 /// Bumped when a field changes meaning; readers accept older versions.
@@ -24,11 +25,15 @@ pub const MANIFEST_FORMAT_VERSION: u32 = 1;
 /// manifest whose names need no quoting reads the same in both and is still
 /// written as 1, so that older k12ctl keep reading it.
 pub const QUOTED_KEYS_FORMAT_VERSION: u32 = 2;
+/// Format 3: the object may be zstd (`compression: zstd`). A k12ctl that
+/// reads up to format 2 would take a zstd object for damaged gzip; at format
+/// 3 it says "upgrade k12ctl" instead. gzip backups are still written as 1
+/// or 2.
+pub const ZSTD_FORMAT_VERSION: u32 = 3;
 /// The newest format this k12ctl reads.
-pub const NEWEST_FORMAT_VERSION: u32 = QUOTED_KEYS_FORMAT_VERSION;
+pub const NEWEST_FORMAT_VERSION: u32 = ZSTD_FORMAT_VERSION;
 pub const BACKUPS_DIR: &str = "backups/";
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
-pub const DATA_SUFFIX: &str = ".dump.gz";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,8 +84,10 @@ pub struct BackupManifest {
     pub uncompressed_size: Option<u64>,
     /// SHA-256 of the stored bytes, hex.
     pub sha256: Option<String>,
-    /// `gzip` over `pg_dump -Fc -Z0` output.
-    pub compression: String,
+    /// `gzip` or `zstd` over `pg_dump -Fc -Z0` output (absent: gzip).
+    #[serde(default)]
+    pub compression: Codec,
+    /// The gzip or zstd level.
     pub compression_level: Option<u32>,
     /// Rows per table in the dumped snapshot, keyed `schema.table` with
     /// names quoted where needed (`db::snapshot::table_key`).
@@ -112,7 +119,8 @@ pub struct Verification {
     pub verified_at: DateTime<Utc>,
     pub passed: bool,
     pub duration_seconds: f64,
-    /// `checksum`, `restore` or `row_counts`: the first check that failed.
+    /// `checksum`, `gzip` or `zstd` (the object does not decompress),
+    /// `restore` or `row_counts`: the first check that failed.
     pub failed_check: Option<String>,
     pub error: Option<String>,
     /// Per table: expected (manifest) and actual (restored) counts.
@@ -145,7 +153,9 @@ impl BackupManifest {
     /// it says.
     pub fn format_needed(&self) -> u32 {
         let verified = self.verification.iter().flat_map(|v| v.tables.keys());
-        if self
+        if self.compression == Codec::Zstd {
+            ZSTD_FORMAT_VERSION
+        } else if self
             .table_row_counts
             .keys()
             .chain(verified)
@@ -200,7 +210,7 @@ impl BackupManifest {
             compressed_size: Some(1),
             uncompressed_size: Some(1),
             sha256: None,
-            compression: "gzip".into(),
+            compression: Codec::Gzip,
             compression_level: Some(2),
             table_row_counts: BTreeMap::new(),
             database_size: None,
@@ -212,9 +222,12 @@ impl BackupManifest {
     }
 }
 
-/// The manifest key that belongs to a data key.
+/// The manifest key that belongs to a data key (of either codec).
 pub fn manifest_key_for(data_key: &str) -> String {
-    let stem = data_key.strip_suffix(DATA_SUFFIX).unwrap_or(data_key);
+    let stem = Codec::ALL
+        .iter()
+        .find_map(|c| data_key.strip_suffix(c.data_suffix()))
+        .unwrap_or(data_key);
     format!("{stem}{MANIFEST_SUFFIX}")
 }
 
@@ -253,12 +266,13 @@ pub fn backup_id(backup_type: &str, started: DateTime<Utc>, attempt: u32) -> Str
     }
 }
 
-/// Where the objects of a backup id live, or None if the id is not ours.
-pub fn keys_for_id(id: &str) -> Option<(String, String)> {
+/// Where the objects of a backup id live (the data object as `codec`
+/// names it, and the manifest), or None if the id is not ours.
+pub fn keys_for_id(id: &str, codec: Codec) -> Option<(String, String)> {
     let started = parse_id_time(id)?;
     let dir = format!("{BACKUPS_DIR}{:04}/{:02}/", started.year(), started.month());
     Some((
-        format!("{dir}{id}{DATA_SUFFIX}"),
+        format!("{dir}{id}{}", codec.data_suffix()),
         format!("{dir}{id}{MANIFEST_SUFFIX}"),
     ))
 }
@@ -302,13 +316,17 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
         let id = backup_id("full", t, 1);
         assert_eq!(id, "k12_full_20261122_020000");
-        let (data, manifest) = keys_for_id(&id).unwrap();
+        let (data, manifest) = keys_for_id(&id, Codec::Gzip).unwrap();
         assert_eq!(data, "backups/2026/11/k12_full_20261122_020000.dump.gz");
         assert_eq!(
             manifest,
             "backups/2026/11/k12_full_20261122_020000.manifest.json"
         );
         assert_eq!(manifest_key_for(&data), manifest);
+        let (zst, same_manifest) = keys_for_id(&id, Codec::Zstd).unwrap();
+        assert_eq!(zst, "backups/2026/11/k12_full_20261122_020000.dump.zst");
+        assert_eq!(same_manifest, manifest);
+        assert_eq!(manifest_key_for(&zst), manifest);
         assert_eq!(backup_id("full", t, 3), "k12_full_20261122_020000_3");
         assert_eq!(parse_id_time("k12_full_20261122_020000_3"), Some(t));
     }
@@ -352,6 +370,25 @@ mod tests {
     }
 
     #[test]
+    fn zstd_manifests_need_format_3_and_old_manifests_mean_gzip() {
+        let mut m = BackupManifest::for_test(Utc::now(), BackupStatus::Completed);
+        assert_eq!(m.format_needed(), MANIFEST_FORMAT_VERSION);
+        m.compression = Codec::Zstd;
+        assert_eq!(m.format_needed(), ZSTD_FORMAT_VERSION);
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["compression"], "zstd");
+
+        let mut old = serde_json::to_value(BackupManifest::for_test(
+            Utc::now(),
+            BackupStatus::Completed,
+        ))
+        .unwrap();
+        old.as_object_mut().unwrap().remove("compression");
+        let read: BackupManifest = serde_json::from_value(old).unwrap();
+        assert_eq!(read.compression, Codec::Gzip);
+    }
+
+    #[test]
     fn new_ids_carry_a_tag_and_still_parse_and_sort_by_time() {
         let t = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
         let (a, b) = (
@@ -363,7 +400,7 @@ mod tests {
         assert_ne!(a, b, "two runs in one second get two ids");
         for id in [&a, &b] {
             assert_eq!(parse_id_time(id), Some(t));
-            let (data, manifest) = keys_for_id(id).unwrap();
+            let (data, manifest) = keys_for_id(id, Codec::Gzip).unwrap();
             assert_eq!(data, format!("backups/2026/11/{id}.dump.gz"));
             assert_eq!(manifest_key_for(&data), manifest);
         }
@@ -388,7 +425,7 @@ mod tests {
             "k12_FULL_20261122_020000",
             "k12_full_20261322_020000",
         ] {
-            assert!(keys_for_id(bad).is_none(), "{bad}");
+            assert!(keys_for_id(bad, Codec::Zstd).is_none(), "{bad}");
         }
     }
 
@@ -411,7 +448,7 @@ mod tests {
             compressed_size: Some(10),
             uncompressed_size: Some(20),
             sha256: Some("ab".into()),
-            compression: "gzip".into(),
+            compression: Codec::Gzip,
             compression_level: Some(3),
             table_row_counts: BTreeMap::from([("public.users".into(), 3)]),
             database_size: Some(100),

@@ -1,9 +1,10 @@
-//! The pipelines below the commands: backup (dump -> gzip -> hash -> upload),
+//! The pipelines below the commands: backup (dump -> gzip or zstd -> hash -> upload),
 //! the catalog of manifests, and the PostgreSQL client tools they drive.
 //! Progress is reported through `ProgressSink`, so nothing here draws.
 
 pub mod backup;
 pub mod catalog;
+pub mod codec;
 pub mod compress;
 pub mod encryption;
 pub mod manifest;

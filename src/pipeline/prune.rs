@@ -111,7 +111,7 @@ async fn remove_dead_markers(
             continue;
         };
         let old = object.last_modified.is_some_and(|t| now - t >= age);
-        let data_key = format!("{stem}{}", super::manifest::DATA_SUFFIX);
+        let data_key = format!("{stem}{}", super::codec::Codec::Gzip.data_suffix());
         if old && !running::is_alive(store, &data_key, now).await? {
             store.delete(&object.key).await?;
             tracing::info!("removed {}, left by a run that died", object.key);

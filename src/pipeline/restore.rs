@@ -3,9 +3,9 @@
 //!
 //! Streaming: the decoded stream goes straight to pg_restore's stdin, but the
 //! last chunk is held back until the whole stored object has been read and
-//! checked (size, SHA-256, gzip integrity). pg_restore cannot finish, and so
-//! cannot commit, without that chunk: a damaged object never leaves a
-//! half-restored target behind.
+//! checked (size, SHA-256, gzip or zstd integrity). pg_restore cannot
+//! finish, and so cannot commit, without that chunk: a damaged object never
+//! leaves a half-restored target behind.
 //!
 //! Extensions the restoring role cannot create are left out (`toc.rs`), and
 //! a failure is classified (`pg_errors.rs`): the environment's fault, or the
@@ -67,7 +67,7 @@ pub struct LoadOptions {
 pub struct LoadReport {
     pub read: ReadOutcome,
     pub format: Option<ArchiveFormat>,
-    /// The stored object is not what the manifest says, or not valid gzip.
+    /// The stored object is not what the manifest says, or not valid gzip/zstd.
     pub integrity_error: Option<String>,
     /// pg_restore or psql failed (or the stream is not an archive).
     pub restore_error: Option<ToolFailure>,

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use super::manifest::DATA_SUFFIX;
+use super::codec::Codec;
 use crate::storage::ObjectStore;
 
 pub const RUNNING_SUFFIX: &str = ".running.json";
@@ -49,7 +49,10 @@ impl RunningMarker {
 
 /// The marker key of a backup's data key.
 pub fn marker_key_for(data_key: &str) -> String {
-    let stem = data_key.strip_suffix(DATA_SUFFIX).unwrap_or(data_key);
+    let stem = Codec::ALL
+        .iter()
+        .find_map(|c| data_key.strip_suffix(c.data_suffix()))
+        .unwrap_or(data_key);
     format!("{stem}{RUNNING_SUFFIX}")
 }
 

@@ -1,10 +1,12 @@
 //! Reading a stored backup: every byte is counted and hashed as it streams
-//! from storage, and (when it is gzip) decompressed on a blocking thread into
-//! chunks for pg_restore or psql. No temporary file.
+//! from storage, and (when it is gzip or zstd) decompressed on a blocking
+//! thread into chunks for pg_restore or psql. No temporary file.
 //!
-//! The reader always reads the object to its end, even when the gzip stream
-//! breaks, so that a damaged object is reported as a checksum failure rather
-//! than as a mysterious restore error.
+//! The reader always reads the object to its end, even when the compressed
+//! stream breaks, so that a damaged object is reported as a checksum failure
+//! rather than as a mysterious restore error. A stream that ends inside a
+//! gzip member or a zstd frame is an error, so truncation is caught even
+//! without a manifest.
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::io::SyncIoBridge;
 
+use super::codec::Codec;
 use super::encryption;
 use super::ProgressSink;
 use crate::exit;
@@ -24,7 +27,6 @@ use crate::storage::ObjectReader;
 use age::x25519::Identity;
 
 const CHUNK: usize = 256 * 1024;
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// What reading the object found.
 #[derive(Debug, Clone)]
@@ -33,7 +35,7 @@ pub struct ReadOutcome {
     pub size: u64,
     /// SHA-256 of those bytes, hex.
     pub sha256: String,
-    /// Why the gzip stream could not be decoded, if it could not.
+    /// Why the compressed stream could not be decoded, if it could not.
     pub decode_error: Option<String>,
 }
 
@@ -42,9 +44,11 @@ pub struct ReadOutcome {
 pub enum Decode {
     /// Hash only; nothing is sent (`verify --quick`).
     None,
-    /// Must be gzip; anything else is a decode error.
-    Gzip,
-    /// gzip when it starts like gzip, else pass through (old backups).
+    /// Must be this codec (the manifest says so); anything else is a
+    /// decode error.
+    Expect(Codec),
+    /// gzip or zstd when it starts like one, else pass through (objects
+    /// without a manifest: `restore --key`, old backups).
     Sniff,
 }
 
@@ -130,7 +134,7 @@ fn read_blocking<R: Read>(
             },
         };
         match result {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(e) if e.is::<Cancelled>() => return Err(e),
             Err(e) if hashing.failed => return Err(e.context("reading the stored object failed")),
             Err(e) => decode_error = Some(format!("{e:#}")),
@@ -146,26 +150,41 @@ fn read_blocking<R: Read>(
     })
 }
 
-/// Decompress (or pass through) into chunks.
-fn decode_into<R: BufRead>(mut reader: R, decode: Decode, tx: &mpsc::Sender<Bytes>) -> Result<()> {
+/// Decompress (or pass through) into chunks; returns the codec it was.
+fn decode_into<R: BufRead>(
+    mut reader: R,
+    decode: Decode,
+    tx: &mpsc::Sender<Bytes>,
+) -> Result<Option<Codec>> {
     let head = reader.fill_buf().context("the backup is not readable")?;
-    let gzip = head.starts_with(&GZIP_MAGIC) || (decode == Decode::Gzip && !head.is_empty());
-    if gzip {
-        forward(MultiGzDecoder::new(reader), tx)
-    } else {
-        forward(reader, tx)
+    let codec = match decode {
+        // Decoding anything else as the expected codec fails, as it should.
+        Decode::Expect(codec) if !head.is_empty() => Some(codec),
+        _ => Codec::sniff(head),
+    };
+    match codec {
+        Some(Codec::Gzip) => forward(MultiGzDecoder::new(reader), tx, "gzip")?,
+        Some(Codec::Zstd) => {
+            // Concatenated frames are read like `zstd -dc` reads them; a
+            // stream that ends inside a frame is an "incomplete frame".
+            let decoder =
+                zstd::stream::read::Decoder::with_buffer(reader).context("cannot start zstd")?;
+            forward(decoder, tx, "zstd")?
+        }
+        None => forward(reader, tx, "a backup")?,
     }
+    Ok(codec)
 }
 
 /// Send `reader`'s bytes as chunks until it ends.
-fn forward<R: Read>(mut reader: R, tx: &mpsc::Sender<Bytes>) -> Result<()> {
+fn forward<R: Read>(mut reader: R, tx: &mpsc::Sender<Bytes>, what: &str) -> Result<()> {
     loop {
         let mut buf = vec![0u8; CHUNK];
         let mut filled = 0;
         while filled < buf.len() {
             let n = reader
                 .read(&mut buf[filled..])
-                .context("the backup is not valid gzip")?;
+                .with_context(|| format!("the backup is not valid {what}"))?;
             if n == 0 {
                 break;
             }
@@ -208,7 +227,7 @@ mod tests {
     fn gzip_is_decoded_and_the_stored_bytes_hashed() {
         let data = b"PGDMP and then some archive bytes".repeat(10_000);
         let stored = gzip(&data);
-        let (out, outcome) = read_all(stored.clone(), Decode::Gzip);
+        let (out, outcome) = read_all(stored.clone(), Decode::Expect(Codec::Gzip));
         assert_eq!(out, data);
         assert_eq!(outcome.size, stored.len() as u64);
         assert_eq!(outcome.sha256, hex::encode(Sha256::digest(&stored)));
@@ -219,7 +238,10 @@ mod tests {
     fn concatenated_members_decode_like_gunzip() {
         let mut stored = gzip(b"first ");
         stored.extend(gzip(b"second"));
-        assert_eq!(read_all(stored, Decode::Gzip).0, b"first second");
+        assert_eq!(
+            read_all(stored, Decode::Expect(Codec::Gzip)).0,
+            b"first second"
+        );
     }
 
     #[test]
@@ -228,12 +250,12 @@ mod tests {
         let mut stored = gzip(&data);
         let mid = stored.len() / 2;
         stored[mid] ^= 0x40;
-        let (_, outcome) = read_all(stored.clone(), Decode::Gzip);
+        let (_, outcome) = read_all(stored.clone(), Decode::Expect(Codec::Gzip));
         assert!(outcome.decode_error.is_some());
         assert_eq!(outcome.size, stored.len() as u64);
 
         let truncated = stored[..mid].to_vec();
-        let (_, outcome) = read_all(truncated, Decode::Gzip);
+        let (_, outcome) = read_all(truncated, Decode::Expect(Codec::Gzip));
         assert!(outcome.decode_error.is_some());
         assert_eq!(outcome.size, mid as u64);
     }
@@ -243,7 +265,7 @@ mod tests {
         let (out, outcome) = read_all(b"PGDMP raw".to_vec(), Decode::Sniff);
         assert_eq!(out, b"PGDMP raw");
         assert!(outcome.decode_error.is_none());
-        let (out, _) = read_all(b"not gzip".to_vec(), Decode::Gzip);
+        let (out, _) = read_all(b"not gzip".to_vec(), Decode::Expect(Codec::Gzip));
         assert!(out.is_empty());
     }
 
@@ -257,7 +279,7 @@ mod tests {
         let ids = [id];
         let outcome = read_blocking(
             &stored[..],
-            Decode::Gzip,
+            Decode::Expect(Codec::Gzip),
             Some(&ids),
             tx,
             Arc::new(NoProgress),
@@ -269,7 +291,7 @@ mod tests {
         let other = [Identity::generate()];
         let err = read_blocking(
             &stored[..],
-            Decode::Gzip,
+            Decode::Expect(Codec::Gzip),
             Some(&other),
             tx,
             Arc::new(NoProgress),
@@ -277,6 +299,83 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(exit::code_for(&err), exit::ExitCode::Usage);
+    }
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.include_checksum(true).unwrap();
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn zstd_is_decoded_expected_or_sniffed() {
+        let data = b"PGDMP and then some archive bytes".repeat(10_000);
+        let stored = zstd(&data);
+        for decode in [Decode::Expect(Codec::Zstd), Decode::Sniff] {
+            let (out, outcome) = read_all(stored.clone(), decode);
+            assert_eq!(out, data);
+            assert!(outcome.decode_error.is_none());
+            assert_eq!(outcome.sha256, hex::encode(Sha256::digest(&stored)));
+        }
+        let mut two = zstd(b"first ");
+        two.extend(zstd(b"second"));
+        assert_eq!(
+            read_all(two, Decode::Expect(Codec::Zstd)).0,
+            b"first second"
+        );
+    }
+
+    #[test]
+    fn a_truncated_or_damaged_zstd_object_is_a_decode_error_read_whole() {
+        // Incompressible enough to span several zstd blocks.
+        let data: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 7).to_le_bytes())
+            .collect();
+        let stored = zstd(&data);
+        for cut in [stored.len() - 1, stored.len() - 4, stored.len() / 2, 5] {
+            let (_, outcome) = read_all(stored[..cut].to_vec(), Decode::Expect(Codec::Zstd));
+            assert!(outcome.decode_error.is_some(), "cut at {cut}");
+            assert_eq!(outcome.size, cut as u64);
+            // Without a manifest too: the frame is incomplete.
+            let (_, outcome) = read_all(stored[..cut].to_vec(), Decode::Sniff);
+            assert!(outcome.decode_error.is_some(), "sniffed, cut at {cut}");
+        }
+        let mut flipped = stored.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x40;
+        let (_, outcome) = read_all(flipped, Decode::Expect(Codec::Zstd));
+        assert!(outcome.decode_error.is_some());
+        assert_eq!(outcome.size, stored.len() as u64);
+    }
+
+    #[test]
+    fn the_manifests_codec_wins_over_the_bytes() {
+        let (out, outcome) = read_all(gzip(b"PGDMP"), Decode::Expect(Codec::Zstd));
+        assert!(out.is_empty());
+        assert!(outcome.decode_error.is_some());
+        let (_, outcome) = read_all(zstd(b"PGDMP"), Decode::Expect(Codec::Gzip));
+        assert!(outcome.decode_error.is_some());
+    }
+
+    #[test]
+    fn encrypted_zstd_decrypts_then_decompresses() {
+        let id = Identity::generate();
+        let mut w = encryption::encrypt(&[id.to_public()], Vec::new()).unwrap();
+        w.write_all(&zstd(b"PGDMP secret rows")).unwrap();
+        let stored = w.finish().unwrap();
+        let (tx, mut rx) = mpsc::channel(100);
+        let ids = [id];
+        let outcome = read_blocking(
+            &stored[..],
+            Decode::Expect(Codec::Zstd),
+            Some(&ids),
+            tx,
+            Arc::new(NoProgress),
+        )
+        .unwrap();
+        assert!(outcome.decode_error.is_none());
+        assert_eq!(&rx.try_recv().unwrap()[..], b"PGDMP secret rows");
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl StoredBackup<'_> {
 
     /// How the stored bytes decode, as verify reads them.
     fn decode(&self) -> Decode {
-        Decode::Gzip
+        Decode::Expect(self.manifest.compression)
     }
 
     async fn pg_restore(&self) -> Result<PgTool> {

@@ -3,14 +3,15 @@
 //! scratch database; compare every table's row count with the manifest; drop
 //! the scratch database whatever happens.
 //!
-//! A problem with the data (checksum, gzip, an archive pg_restore cannot
-//! read, COPY data rejected, row counts) is a verdict, returned as a failed
-//! `Verification`. A problem with the environment (storage unreachable,
-//! object missing, no right to create a database, a restore refused for
-//! privileges, disk, memory, connections, or a scratch server older than the
-//! source: `pg_errors`) is an error: the backup was not judged and must not
-//! be marked bad. Extensions the scratch role cannot create are left out of
-//! the restore and reported; every table is still restored and counted.
+//! A problem with the data (checksum, gzip or zstd, an archive pg_restore
+//! cannot read, COPY data rejected, row counts) is a verdict, returned as a
+//! failed `Verification`. A problem with the environment (storage
+//! unreachable, object missing, no right to create a database, a restore
+//! refused for privileges, disk, memory, connections, or a scratch server
+//! older than the source: `pg_errors`) is an error: the backup was not judged
+//! and must not be marked bad. Extensions the scratch role cannot create are
+//! left out of the restore and reported; every table is still restored and
+//! counted.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -198,7 +199,7 @@ async fn restore_and_compare(
     let m = req.manifest;
     let (chunks, reader) = spawn_reader(
         reader,
-        Decode::Gzip,
+        Decode::Expect(m.compression),
         req.identities.clone(),
         req.progress.clone(),
     );
@@ -223,7 +224,7 @@ async fn restore_and_compare(
         });
     }
     if let Some(message) = report.integrity_error {
-        return Ok(Judged::failed("gzip", message));
+        return Ok(Judged::failed(m.compression.name(), message));
     }
     if let Some(failure) = report.restore_error {
         return match (failure.class, older) {

@@ -28,3 +28,4 @@ mod tenant_restore;
 mod tls;
 mod unattended;
 mod verify_env;
+mod zstd;

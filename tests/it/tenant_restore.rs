@@ -39,11 +39,11 @@ fn enrollments(domain: &str) -> String {
     )
 }
 
-struct Fixture {
-    env: Env,
-    server: PgServer,
-    db: TestDb,
-    prefix: S3Prefix,
+pub(crate) struct Fixture {
+    pub(crate) env: Env,
+    pub(crate) server: PgServer,
+    pub(crate) db: TestDb,
+    pub(crate) prefix: S3Prefix,
 }
 
 impl Fixture {
@@ -69,7 +69,7 @@ impl Fixture {
     }
 
     /// `restore --tenant SLUG --latest --target DB` plus `extra`, off a terminal.
-    fn restore(&self, slug: &str, target: &str, extra: &[&str]) -> Output {
+    pub(crate) fn restore(&self, slug: &str, target: &str, extra: &[&str]) -> Output {
         run(self
             .k12()
             .args(["--output", "json", "restore", "--tenant", slug, "--latest"])
@@ -77,14 +77,14 @@ impl Fixture {
             .args(extra))
     }
 
-    fn backup(&self, extra: &[&str]) {
+    pub(crate) fn backup(&self, extra: &[&str]) {
         let out = run(self.k12().args(["backup", "run"]).args(extra));
         assert_code(&out, 0);
     }
 }
 
 /// Two schools in their own districts, each with its roster.
-fn two_schools(server_name: &str, hint: &str, date: &str) -> Fixture {
+pub(crate) fn two_schools(server_name: &str, hint: &str, date: &str) -> Fixture {
     let env = env();
     let server = pg_server(&env, server_name);
     let db = TestDb::platform_on(&server, hint, date);
