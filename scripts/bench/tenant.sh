@@ -316,7 +316,7 @@ render() {
   echo
   echo "Both tenant variants first restore the whole backup into a scratch database (tables and"
   echo "rows; no indexes, keys or constraints), then copy the tenant's rows out of it with COPY; that"
-  echo "scratch restore is most of their time, so a merge of any size costs about a full restore of"
+  echo "scratch restore (no indexes to build) is most of their time, so a merge of any size costs most of a full restore of"
   echo "the backup. An extract also creates the whole schema (indexes and constraints included) in"
   echo "the new database before its rows go in."
   echo "Checked after every run: the full restore's row counts equal the source's; the extract holds"
